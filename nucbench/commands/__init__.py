@@ -1,0 +1,1 @@
+"""One module per ``nucbench`` subcommand; each defines ``add_parser(subparsers, common)``."""

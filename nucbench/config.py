@@ -1,0 +1,231 @@
+"""Configuration as data: pydantic models for components, experiments and suites.
+
+Every model forbids unknown keys; :func:`load_config` turns a validation failure into one
+message naming the file, the dotted key path and the allowed keys (with a "did you mean").
+A YAML file may ``include:`` another (path relative to itself) and override its fields, as
+lm-evaluation-harness task files do.
+"""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from nucbench.errors import ConfigError, InputError, did_you_mean
+
+__all__ = [
+    "StrictModel",
+    "ComponentSpec",
+    "OptimizerConfig",
+    "ExperimentConfig",
+    "MethodSpec",
+    "SuiteConfig",
+    "load_config",
+    "load_yaml",
+    "format_validation_error",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentSpec(StrictModel):
+    """A plugin to build: registered ``name`` and its ``params``.
+
+    In YAML a bare string is accepted for a component without parameters: ``metrics: [aji, pq]``.
+    """
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+class OptimizerConfig(StrictModel):
+    """Adam settings; defaults are the paper's (lr 2e-4, weight decay 1e-4, β1 0.9)."""
+
+    lr: float = 2e-4
+    weight_decay: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+
+
+class ExperimentConfig(StrictModel):
+    """A training run of a self-supervised method (``nucbench train CONFIG.yaml``)."""
+
+    name: str = "experiment"
+    seed: int = 0
+    pretext_task: ComponentSpec = ComponentSpec(name="scale-classification")
+    backbone: ComponentSpec = ComponentSpec(name="dilated-resnet")
+    regularizers: list[ComponentSpec] = Field(default_factory=list)
+    train_data: ComponentSpec = ComponentSpec(name="monuseg", params={"split": "train"})
+    val_data: ComponentSpec | None = ComponentSpec(name="monuseg", params={"split": "val"})
+    post_processor: ComponentSpec = ComponentSpec(name="watershed")
+    optimizer: OptimizerConfig = OptimizerConfig()
+    epochs: int = Field(30, ge=1)
+    steps_per_epoch: int = Field(100, ge=1)
+    batch_size: int = Field(30, ge=3)
+    crop_size: int = Field(160, ge=16)
+    precision: Precision = "auto"
+    output_dir: Path = Path("runs")
+    tracking: ComponentSpec | None = None
+
+
+class MethodSpec(StrictModel):
+    """A method in a suite: a segmenter with its parameters, shown under ``label``."""
+
+    label: str | None = None
+    segmenter: ComponentSpec
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.segmenter.name
+
+
+class SuiteConfig(StrictModel):
+    """A benchmark: datasets × methods × seeds, scored with metrics."""
+
+    name: str
+    version: str = "1"
+    description: str = ""
+    plugins: list[Path] = Field(default_factory=list)
+    datasets: list[ComponentSpec]
+    methods: list[MethodSpec]
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    metrics: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="aji")])
+    executor: ComponentSpec = ComponentSpec(name="local")
+    tracking: ComponentSpec = ComponentSpec(name="mlflow")
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, following ``include:`` (relative to the including file).
+
+    Raises
+    ------
+    InputError
+        If the file is missing, unreadable, not YAML, not a mapping, or includes itself.
+    """
+    return _load_yaml(Path(path), seen=())
+
+
+def _load_yaml(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    path = path.expanduser()
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.resolve() in seen:
+        raise InputError(f"{path}: includes itself (via {' -> '.join(map(str, seen))})")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    include = data.pop("include", None)
+    if include is None:
+        return data
+    base = _load_yaml(path.parent / str(include), seen + (path.resolve(),))
+    return _deep_merge(base, data)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path, model: type[M]) -> M:
+    """Load and validate a YAML file as `model`.
+
+    Relative paths inside the file stay as written; callers resolve them against the file's folder.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as YAML.
+    ConfigError
+        If validation fails: ``suite.yaml: methods[2].segmenter.nmae: unknown key ...``.
+    """
+    data = load_yaml(path)
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, model, source=str(path))) from None
+
+
+def format_validation_error(exc: pydantic.ValidationError, model: type[BaseModel], *, source: str) -> str:
+    """One line per problem: ``source: dotted.path: what is wrong`` with allowed keys for extras."""
+    lines = []
+    for err in exc.errors():
+        loc = err["loc"]
+        where = _dotted(loc) or "<top level>"
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            key = str(loc[-1])
+            hint = did_you_mean(key, allowed)
+            lines.append(
+                f"{source}: {where}: unknown key '{key}'.{hint} Allowed keys: {', '.join(allowed)}."
+            )
+        elif err["type"] == "missing":
+            lines.append(f"{source}: {where}: required key is missing.")
+        else:
+            lines.append(f"{source}: {where}: {err['msg']} (got {err.get('input')!r}).")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model reached by following `loc` from `model` (best effort)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        current = _model_in(fields[part].annotation)
+        if current is None:
+            return []
+    fields = getattr(current, "model_fields", {})
+    return list(fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

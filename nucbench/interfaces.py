@@ -1,0 +1,146 @@
+"""The contract of each plugin kind, as structural protocols.
+
+The registries check every object a plugin builds against these, so that a plugin's mistake is
+reported at ``create`` time with the plugin's name, not deep inside a training loop. Nothing here
+imports torch: tensor-valued members are typed ``Any``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "Segmenter",
+    "PostProcessor",
+    "Metric",
+    "Dataset",
+    "Executor",
+    "Regularizer",
+    "RegularizerContext",
+    "CHECKS",
+    "REQUIRED_METADATA",
+]
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """RGB image → instance labels (a segmentation *method*)."""
+
+    def segment(self, image: np.ndarray, *, mpp: float | None = None) -> np.ndarray:
+        """Segment one H×W×3 uint8 image; return H×W integer labels, 0 = background.
+
+        `mpp` is the image's microns per pixel when known, so that a method can scale sizes.
+        """
+
+
+@runtime_checkable
+class PostProcessor(Protocol):
+    """Probability map (H×W float in [0, 1]) → instance labels (H×W integer)."""
+
+    def __call__(self, probability: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """(ground-truth labels, predicted labels) → one number for one image."""
+
+    def __call__(self, true_labels: np.ndarray, pred_labels: np.ndarray) -> float: ...
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """A sized, indexable collection of :class:`nucbench.data.Sample`."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Any: ...
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs a function over a list of items, locally or on a cluster."""
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *, desc: str = "") -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RegularizerContext:
+    """What a regularizer sees at one training step (frozen; one per call).
+
+    Attributes
+    ----------
+    images : Tensor
+        The input batch, N×3×H×W float in [0, 1].
+    confidence : Tensor
+        Raw output ``a = F(images)`` of the attention backbone, N×1×H×W.
+    attention : Tensor
+        The attention map ``A`` in [0, 1], N×1×H×W, as multiplied into the image.
+    attend : callable
+        ``attend(images) -> A`` with the current model, for terms that need another forward pass
+        (equivariance).
+    step : int
+        Global training step.
+    """
+
+    images: Any
+    confidence: Any
+    attention: Any
+    attend: Callable[[Any], Any]
+    step: int
+
+
+@runtime_checkable
+class Regularizer(Protocol):
+    """A weighted loss term on the attention map: ``weight * regularizer(context)``."""
+
+    weight: float
+
+    def __call__(self, context: RegularizerContext) -> Any: ...
+
+
+def _needs(*methods: str) -> Callable[[Any], str | None]:
+    def check(obj: Any) -> str | None:
+        missing = [m for m in methods if not callable(getattr(obj, m, None))]
+        return f"lacks {', '.join(m + '()' for m in missing)}" if missing else None
+
+    return check
+
+
+def _callable(obj: Any) -> str | None:
+    return None if callable(obj) else "is not callable"
+
+
+def _regularizer(obj: Any) -> str | None:
+    if not callable(obj):
+        return "is not callable"
+    if not isinstance(getattr(obj, "weight", None), int | float):
+        return "has no numeric 'weight' attribute"
+    return None
+
+
+def _iterable_dataset(obj: Any) -> str | None:
+    return _needs("__len__", "__getitem__")(obj)
+
+
+#: Interface checks run by the registries on every created object, by kind.
+CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "segmenter": _needs("segment"),
+    "post-processor": _callable,
+    "metric": _callable,
+    "dataset": _iterable_dataset,
+    "executor": _needs("map", "close"),
+    "regularizer": _regularizer,
+    "attention-backbone": _callable,
+}
+
+#: Metadata every entry of a kind must declare at registration.
+REQUIRED_METADATA: dict[str, tuple[str, ...]] = {
+    "metric": ("higher_is_better",),
+}
+
