@@ -1,5 +1,34 @@
-"""Data layer: samples, dataset readers, slide access, tissue detection, stain normalisation."""
+"""Data layer: samples, image and annotation reading, dataset roots, slide access, tissue detection,
+stain normalisation.
 
+Light to import: the heavy readers (Pillow, tifffile, scikit-image, openslide) load on first use.
+"""
+
+from nucbench.data.annotations import (
+    count_monuseg_regions,
+    labels_from_binary_mask,
+    labels_from_colour_mask,
+    parse_monuseg_xml,
+    read_monuseg_mpp,
+    read_monuseg_xml,
+)
+from nucbench.data.io import IMAGE_SUFFIXES, LABEL_SUFFIXES, read_image, read_label_image, write_label_image
+from nucbench.data.roots import DATA_ENV, resolve_data_root
 from nucbench.data.sample import Sample
 
-__all__ = ["Sample"]
+__all__ = [
+    "DATA_ENV",
+    "IMAGE_SUFFIXES",
+    "LABEL_SUFFIXES",
+    "Sample",
+    "count_monuseg_regions",
+    "labels_from_binary_mask",
+    "labels_from_colour_mask",
+    "parse_monuseg_xml",
+    "read_image",
+    "read_label_image",
+    "read_monuseg_mpp",
+    "read_monuseg_xml",
+    "resolve_data_root",
+    "write_label_image",
+]

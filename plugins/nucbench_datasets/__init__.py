@@ -1,8 +1,18 @@
-"""Built-in nucbench plugin package (entries are added as they are implemented)."""
+"""Built-in datasets: MoNuSeg 2018 and a generic image + mask folder."""
 
 from nucbench import hookimpl
 
 
 @hookimpl
 def nucbench_register(registries):
-    """Register this package's entries."""
+    """Register the ``monuseg`` and ``folder`` datasets (lazy: nothing is imported here)."""
+    registries.dataset.register(
+        "monuseg", "nucbench_datasets.monuseg:MonusegDataset",
+        description="MoNuSeg 2018 H&E tiles (40x) with XML nuclei; splits test, train, val, train-all.",
+        magnification=40, mpp=0.25,
+        reference="Kumar et al., IEEE TMI 36(7), 2017",
+    )
+    registries.dataset.register(
+        "folder", "nucbench_datasets.folder:FolderDataset",
+        description="Images and instance masks from two folders matched by stem (PNG/TIFF/NPY).",
+    )
