@@ -15,15 +15,18 @@ from nucbench.data.annotations import (
 from nucbench.data.io import IMAGE_SUFFIXES, LABEL_SUFFIXES, read_image, read_label_image, write_label_image
 from nucbench.data.roots import DATA_ENV, resolve_data_root
 from nucbench.data.sample import Sample
+from nucbench.data.slides import Slide, open_slide
 
 __all__ = [
     "DATA_ENV",
     "IMAGE_SUFFIXES",
     "LABEL_SUFFIXES",
     "Sample",
+    "Slide",
     "count_monuseg_regions",
     "labels_from_binary_mask",
     "labels_from_colour_mask",
+    "open_slide",
     "parse_monuseg_xml",
     "read_image",
     "read_label_image",
