@@ -16,6 +16,15 @@ from nucbench.data.io import IMAGE_SUFFIXES, LABEL_SUFFIXES, read_image, read_la
 from nucbench.data.roots import DATA_ENV, resolve_data_root
 from nucbench.data.sample import Sample
 from nucbench.data.slides import Slide, open_slide
+from nucbench.data.tissue import (
+    Tile,
+    filter_tiles,
+    slide_tissue_mask,
+    tile_grid,
+    tile_tissue_fractions,
+    tissue_fraction,
+    tissue_mask,
+)
 
 __all__ = [
     "DATA_ENV",
@@ -23,7 +32,9 @@ __all__ = [
     "LABEL_SUFFIXES",
     "Sample",
     "Slide",
+    "Tile",
     "count_monuseg_regions",
+    "filter_tiles",
     "labels_from_binary_mask",
     "labels_from_colour_mask",
     "open_slide",
@@ -33,5 +44,10 @@ __all__ = [
     "read_monuseg_mpp",
     "read_monuseg_xml",
     "resolve_data_root",
+    "slide_tissue_mask",
+    "tile_grid",
+    "tile_tissue_fractions",
+    "tissue_fraction",
+    "tissue_mask",
     "write_label_image",
 ]
