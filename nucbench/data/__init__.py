@@ -16,6 +16,15 @@ from nucbench.data.io import IMAGE_SUFFIXES, LABEL_SUFFIXES, read_image, read_la
 from nucbench.data.roots import DATA_ENV, resolve_data_root
 from nucbench.data.sample import Sample
 from nucbench.data.slides import Slide, open_slide
+from nucbench.data.stain import (
+    REINHARD_TARGET_MEAN,
+    REINHARD_TARGET_STD,
+    hed_jitter,
+    hed_to_rgb,
+    lab_statistics,
+    reinhard_normalise,
+    rgb_to_hed,
+)
 from nucbench.data.tissue import (
     Tile,
     filter_tiles,
@@ -30,11 +39,16 @@ __all__ = [
     "DATA_ENV",
     "IMAGE_SUFFIXES",
     "LABEL_SUFFIXES",
+    "REINHARD_TARGET_MEAN",
+    "REINHARD_TARGET_STD",
     "Sample",
     "Slide",
     "Tile",
     "count_monuseg_regions",
     "filter_tiles",
+    "hed_jitter",
+    "hed_to_rgb",
+    "lab_statistics",
     "labels_from_binary_mask",
     "labels_from_colour_mask",
     "open_slide",
@@ -43,7 +57,9 @@ __all__ = [
     "read_label_image",
     "read_monuseg_mpp",
     "read_monuseg_xml",
+    "reinhard_normalise",
     "resolve_data_root",
+    "rgb_to_hed",
     "slide_tissue_mask",
     "tile_grid",
     "tile_tissue_fractions",

@@ -1,0 +1,99 @@
+"""Reinhard normalisation and HED jitter (nucbench.data.stain)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.color import rgb2hed
+
+from nucbench.data.io import read_image
+from nucbench.data.stain import (
+    REINHARD_TARGET_MEAN,
+    hed_jitter,
+    hed_to_rgb,
+    lab_statistics,
+    reinhard_normalise,
+    rgb_to_hed,
+)
+from nucbench.data.tissue import tissue_mask
+from nucbench.errors import InputError
+
+
+def tissue_image(seed=0, size=48):
+    """Synthetic H&E-like pixels (pinks and purples) with a white band of glass."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((size, size, 3), np.uint8)
+    image[..., 0] = rng.integers(120, 220, (size, size))
+    image[..., 1] = rng.integers(40, 100, (size, size))
+    image[..., 2] = rng.integers(120, 200, (size, size))
+    image[:8] = 250  # glass
+    return image
+
+
+def test_reinhard_matches_target_statistics():
+    image = tissue_image()
+    mask = tissue_mask(image)
+    assert not mask[:8].any() and mask[8:].all()
+    # a target inside the sRGB gamut for these pixels, so that only uint8 rounding intervenes
+    target_mean, target_std = (55.0, 25.0, -15.0), (10.0, 6.0, 5.0)
+    out = reinhard_normalise(image, target_mean, target_std)
+    mean, std = lab_statistics(out, mask)
+    np.testing.assert_allclose(mean, target_mean, atol=0.5)
+    np.testing.assert_allclose(std, target_std, atol=0.5)
+    assert (out[:8] == 250).all()  # glass left as it is
+
+
+def test_reinhard_identity_when_target_is_own_statistics():
+    image = tissue_image(1)
+    mean, std = lab_statistics(image)
+    out = reinhard_normalise(image, tuple(mean), tuple(std))
+    assert np.abs(out.astype(int) - image).max() <= 1
+
+
+def test_reinhard_transforms_background_when_asked():
+    image = tissue_image(2)
+    assert (reinhard_normalise(image, keep_background=False)[:8] != 250).any()
+
+
+def test_reinhard_real_tile_moves_towards_target(monuseg_root):
+    image = read_image(monuseg_root / "test/images/TCGA-2Z-A9J9-01A-01-TS1.tif")[:256, :256]
+    before, _ = lab_statistics(image)
+    after, _ = lab_statistics(reinhard_normalise(image), tissue_mask(image))
+    target = np.array(REINHARD_TARGET_MEAN)
+    assert np.abs(after - target).max() < 3 < np.abs(before - target).max()
+
+
+def test_reinhard_bad_input():
+    with pytest.raises(InputError, match="expected H×W×3 uint8"):
+        reinhard_normalise(np.zeros((4, 4)))
+    with pytest.raises(InputError, match="must have the shape of `image`"):
+        reinhard_normalise(tissue_image(), mask=np.ones((3, 3), bool))
+
+
+def test_hed_matches_skimage_where_nonnegative():
+    image = tissue_image(3)
+    ours = rgb_to_hed(image)
+    theirs = rgb2hed(image)
+    # skimage clips negative concentrations to 0; elsewhere the two agree
+    np.testing.assert_allclose(np.maximum(ours, 0), theirs, atol=1e-4)
+    assert np.abs(hed_to_rgb(ours).astype(int) - image).max() <= 1
+
+
+def test_hed_jitter_seeded_and_bounded():
+    image = tissue_image(4)
+    a = hed_jitter(image, np.random.default_rng(5))
+    b = hed_jitter(image, np.random.default_rng(5))
+    c = hed_jitter(image, np.random.default_rng(6))
+    assert a.dtype == np.uint8 and a.shape == image.shape
+    assert (a == b).all() and (a != c).any()
+    assert np.abs(hed_jitter(image, 0, scale=0, shift=0).astype(int) - image).max() <= 1
+    assert 0 < np.abs(a.astype(int) - image).mean() < 20
+
+
+def test_hed_jitter_batch_draws_per_image():
+    image = tissue_image(5)
+    batch = np.stack([image, image])
+    out = hed_jitter(batch, 1)
+    assert out.shape == batch.shape and (out[0] != out[1]).any()
+    with pytest.raises(InputError, match="scale and shift"):
+        hed_jitter(image, 0, scale=-1)
