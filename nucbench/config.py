@@ -23,6 +23,7 @@ __all__ = [
     "ComponentSpec",
     "OptimizerConfig",
     "ExperimentConfig",
+    "DatasetSpec",
     "MethodSpec",
     "SuiteConfig",
     "load_config",
@@ -87,27 +88,50 @@ class ExperimentConfig(StrictModel):
 
 
 class MethodSpec(StrictModel):
-    """A method in a suite: a segmenter with its parameters, shown under ``label``."""
+    """A method in a suite: a segmenter with its parameters, shown under ``label``.
+
+    ``checkpoint`` (a weights file, relative to the suite file) is passed to the segmenter as its
+    ``checkpoint`` parameter; ``seeds`` replaces the suite's seeds for this method (one seed is
+    enough for a deterministic baseline).
+    """
 
     label: str | None = None
     segmenter: ComponentSpec
+    checkpoint: Path | None = None
+    seeds: list[int] | None = Field(None, min_length=1)
 
     @property
     def display_name(self) -> str:
         return self.label or self.segmenter.name
 
 
+class DatasetSpec(ComponentSpec):
+    """A dataset in a suite: a registered dataset with its params, shown under ``label``."""
+
+    label: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
+
+
 class SuiteConfig(StrictModel):
-    """A benchmark: datasets × methods × seeds, scored with metrics."""
+    """A benchmark: datasets × methods × seeds, scored with metrics.
+
+    Each (method, dataset, seed) is one run. ``overlays`` is how many images of each run are
+    recorded with the predicted contours drawn on them. Relative paths (``plugins``, dataset
+    roots, checkpoints) are relative to the suite file.
+    """
 
     name: str
     version: str = "1"
     description: str = ""
     plugins: list[Path] = Field(default_factory=list)
-    datasets: list[ComponentSpec]
-    methods: list[MethodSpec]
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    metrics: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="aji")])
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    methods: list[MethodSpec] = Field(min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    metrics: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="aji")], min_length=1)
+    overlays: int = Field(2, ge=0)
     executor: ComponentSpec = ComponentSpec(name="local")
     tracking: ComponentSpec = ComponentSpec(name="mlflow")
 

@@ -7,7 +7,8 @@ imports torch: tensor-valued members are typed ``Any``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +20,9 @@ __all__ = [
     "Metric",
     "Dataset",
     "Executor",
+    "JobOutcome",
+    "Tracker",
+    "SuiteLog",
     "Regularizer",
     "RegularizerContext",
     "CHECKS",
@@ -60,13 +64,90 @@ class Dataset(Protocol):
     def __getitem__(self, index: int) -> Any: ...
 
 
+@dataclass(frozen=True)
+class JobOutcome:
+    """What an executor reports for one item of :meth:`Executor.imap`.
+
+    Attributes
+    ----------
+    index : int
+        Position of the item in the list given to ``imap``.
+    value : object
+        What the function returned (``None`` when it failed).
+    error : str or None
+        ``None`` on success; otherwise the error of the last attempt, ``"TypeName: message"``
+        followed by its traceback.
+    """
+
+    index: int
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when the item succeeded."""
+        return self.error is None
+
+
 @runtime_checkable
 class Executor(Protocol):
     """Runs a function over a list of items, locally or on a cluster."""
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *, desc: str = "") -> list[Any]: ...
 
+    def imap(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[JobOutcome]:
+        """Run `fn` on every item; yield one :class:`JobOutcome` per item as it finishes (any order).
+
+        A failing item is retried (the executor's ``retries``), then reported with ``error`` set;
+        it never stops the other items. `fn` and the items must be picklable for executors that
+        run them in other processes.
+        """
+
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SuiteLog(Protocol):
+    """A suite's parent record while it runs (given by :meth:`Tracker.open_suite`)."""
+
+    parent_id: str | None
+
+    def log_run(self, result: Any) -> str | None:
+        """Record one finished or failed run (a :class:`nucbench.tracking.RunResult`); return its id."""
+
+    def retire(self, run_ids: Sequence[str]) -> None:
+        """Hide earlier records of runs that were redone (``--rerun``)."""
+
+    def log_files(self, files: Mapping[str, bytes]) -> None:
+        """Attach files (name → content) to the suite's parent record."""
+
+    def mark_failed(self, reason: str) -> None:
+        """End the parent record as failed (some runs failed) when the suite closes."""
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Records benchmark suites: one parent record per suite, one child record per run."""
+
+    def location(self) -> str:
+        """Where the records are, in words a user can act on (printed at the end of a suite)."""
+
+    def check(self) -> None:
+        """Raise :class:`nucbench.errors.InputError` at once if the store cannot be reached."""
+
+    def runs(self, suite: str) -> list[Any]:
+        """Every recorded child run of `suite` (:class:`nucbench.tracking.RunRecord`), newest first."""
+
+    def open_suite(
+        self, suite: str, *, version: str, config: Mapping[str, Any]
+    ) -> AbstractContextManager[SuiteLog]:
+        """Open (or reopen, to resume) the parent record of `suite`; leaving the block ends it.
+
+        An exception leaving the block, or :meth:`SuiteLog.mark_failed`, ends it as failed.
+        """
+
+    def log_comparison(self, suite: str, files: Mapping[str, bytes]) -> str | None:
+        """Attach a comparison (name → content) to the latest parent record of `suite`; its id."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +215,8 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "post-processor": _callable,
     "metric": _callable,
     "dataset": _iterable_dataset,
-    "executor": _needs("map", "close"),
+    "executor": _needs("map", "imap", "close"),
+    "tracker": _needs("location", "check", "runs", "open_suite", "log_comparison"),
     "regularizer": _regularizer,
     "attention-backbone": _callable,
 }
