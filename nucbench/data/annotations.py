@@ -210,8 +210,8 @@ def labels_from_colour_mask(mask: np.ndarray, *, background: tuple[int, int, int
 
     Notes
     -----
-    8-connectivity, because on MoNuSeg's derived colour masks it makes the number of components
-    equal the number of colours (TCGA-21-5784: 447 colours, 447 8-connected components, 460
+    8-connectivity, because on MoNuSeg's derived colour masks it keeps the number of components
+    close to the number of colours (TCGA-21-5784: 447 colours, 448 8-connected components, 461
     4-connected ones); the masks still hold more instances than the XML (398 regions).
 
     Examples
