@@ -159,3 +159,25 @@ def test_monuseg_mask_size_mismatch(tmp_path, monuseg_root, full_manager):
     message = rf"{case}\.png: mask is 10×10 but its image .*{case}\.tif is 1000×1000"
     with pytest.raises(InputError, match=message):
         ds[ds.ids.index(case)]
+
+
+def contract_params(name, data_root, tmp_path):
+    """Parameters that build each built-in dataset on small or real data."""
+    if name == "monuseg":
+        return {"root": str(data_root), "split": "val"}
+    if name == "folder":
+        return {"root": str(make_folder(tmp_path / "contract")), "magnification": 20}
+    pytest.fail(f"dataset '{name}' has no contract parameters in this test: add them")
+
+
+@pytest.mark.parametrize("name", ["folder", "monuseg"])
+def test_dataset_contract(full_manager, data_root, tmp_path, name):
+    assert sorted(full_manager.registries.dataset.names()) == ["folder", "monuseg"]
+    ds = full_manager.create("dataset", name, **contract_params(name, data_root, tmp_path))
+    assert len(ds) > 0 and len(ds.ids) == len(set(ds.ids)) == len(ds)
+    sample = ds[len(ds) - 1]
+    assert isinstance(sample, Sample) and sample.id == ds.ids[-1]
+    assert sample.image.dtype == np.uint8 and sample.image.ndim == 3 and sample.image.shape[2] == 3
+    assert sample.labels.dtype == np.int32 and sample.labels.shape == sample.image.shape[:2]
+    assert sample.labels.min() == 0 and sample.mpp > 0 and sample.magnification > 0
+    assert ds[-1].id == sample.id
