@@ -6,7 +6,7 @@ The paper's target (L 60.12 ± 18.59, a 41.32 ± 11.81, b −11.57 ± 9.88) is i
 L in 0..100, a and b in CIE units), the space of :func:`skimage.color.rgb2lab` and of OpenCV's
 ``cvtColor`` on float32 RGB in [0, 1]. It is not OpenCV's 8-bit LAB (L·255/100, a + 128,
 b + 128): tissue pixels of the 24 MoNuSeg tiles checked have, in CIE units, L 48.5 ± 17.5,
-a 28.9 ± 7.9, b −18.4 ± 7.7 on average over tiles (per-tile means L 31–62, a 14–40, b −26 to −6),
+a 28.9 ± 7.9, b −18.4 ± 7.7 on average over tiles (per-tile means L 31–62, a 14–40, b −26 to −5.5),
 the same signs and ranges as the target, whereas their 8-bit OpenCV values would be about 124,
 157 and 110.
 """

@@ -4,7 +4,7 @@ Sahasrabudhe et al. (MICCAI 2020, Sec. 4.1) keep only tiles with at least 70 % t
 "a simple thresholding in the HSV color space". Here a pixel is tissue when its saturation is at
 least `saturation_min` (stain is coloured, glass is grey-white) and its value is at most
 `value_max` (not white). The defaults were checked on the two SVS slides in ``../shared/data/wsi``:
-background has saturation ≈ 0.01–0.02 and value ≈ 0.95–0.97, stained tissue saturation ≥ 0.2.
+glass has saturation ≤ 0.02 and value 0.95–1.0, stained tissue saturation mostly ≥ 0.2.
 """
 
 from __future__ import annotations
