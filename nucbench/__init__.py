@@ -17,6 +17,7 @@ from nucbench.errors import (
 )
 from nucbench.hookspecs import hookimpl
 from nucbench.interfaces import RegularizerContext
+from nucbench.overlap import Overlap
 from nucbench.plugins import get_plugin_manager
 from nucbench.registry import KINDS, Entry
 
@@ -28,6 +29,7 @@ __all__ = [
     "Entry",
     "InputError",
     "NucbenchError",
+    "Overlap",
     "RegistrationError",
     "RegularizerContext",
     "UnknownNameError",
