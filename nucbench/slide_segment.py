@@ -231,7 +231,7 @@ def select_whole_objects(labels: np.ndarray, tile: SlideTile) -> tuple[np.ndarra
     >>> tile = SlideTile(0, 0, 0, 0, 6, 6, 0, 0, (0, 0, 4, 6), (False, False, True, False))
     >>> keep, n_too_large = select_whole_objects(labels, tile)
     >>> keep.tolist(), n_too_large
-    [[1], 0]
+    ([1], 0)
     """
     from scipy import ndimage as ndi
 
