@@ -55,7 +55,7 @@ class ComponentSpec(StrictModel):
         return {"name": value} if isinstance(value, str) else value
 
 
-Precision = Literal["auto", "fp32", "bf16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 class OptimizerConfig(StrictModel):
@@ -67,22 +67,34 @@ class OptimizerConfig(StrictModel):
 
 
 class ExperimentConfig(StrictModel):
-    """A training run of a self-supervised method (``nucbench train CONFIG.yaml``)."""
+    """A training run of a self-supervised method (``nucbench train CONFIG.yaml``).
+
+    ``output_dir`` is relative to the YAML file's folder; the run writes to ``output_dir/name``.
+    ``tuning`` is the grid of post-processor parameters tried on the validation tiles after
+    training (mean AJI); ``held_out_batches`` batches of validation crops give the held-out
+    pretext accuracy each epoch. ``tracking: {name: mlflow, params: {uri, experiment}}`` logs
+    parameters, metrics and the best checkpoint to MLflow.
+    """
 
     name: str = "experiment"
     seed: int = 0
     pretext_task: ComponentSpec = ComponentSpec(name="scale-classification")
     backbone: ComponentSpec = ComponentSpec(name="dilated-resnet")
     regularizers: list[ComponentSpec] = Field(default_factory=list)
-    train_data: ComponentSpec = ComponentSpec(name="monuseg", params={"split": "train"})
+    train_data: ComponentSpec = ComponentSpec(name="monuseg", params={"split": "train", "labels": "none"})
     val_data: ComponentSpec | None = ComponentSpec(name="monuseg", params={"split": "val"})
     post_processor: ComponentSpec = ComponentSpec(name="watershed")
+    tuning: dict[str, list[Any]] = Field(default_factory=dict)
     optimizer: OptimizerConfig = OptimizerConfig()
     epochs: int = Field(30, ge=1)
     steps_per_epoch: int = Field(100, ge=1)
     batch_size: int = Field(30, ge=3)
     crop_size: int = Field(160, ge=16)
+    held_out_batches: int = Field(4, ge=0)
+    stain_normalize: bool = True
+    device: str = "cpu"
     precision: Precision = "auto"
+    channels_last: bool = True
     output_dir: Path = Path("runs")
     tracking: ComponentSpec | None = None
 
@@ -119,8 +131,8 @@ class SuiteConfig(StrictModel):
     """A benchmark: datasets × methods × seeds, scored with metrics.
 
     Each (method, dataset, seed) is one run. ``overlays`` is how many images of each run are
-    recorded with the predicted contours drawn on them. Relative paths (``plugins``, dataset
-    roots, checkpoints) are relative to the suite file.
+    recorded with the predicted contours drawn on them. Relative paths (``plugins``, checkpoints,
+    dataset roots that exist there) are relative to the suite file.
     """
 
     name: str

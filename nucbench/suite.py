@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import random
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -190,17 +192,21 @@ class ImageJob:
 class ImageResult:
     """Scores of one image: sample id, metric values, seconds, predicted count, optional overlay.
 
-    ``started`` and ``ended`` are wall-clock times (seconds since the epoch) of the job.
+    ``terms`` holds (numerator, denominator) of each metric that can be pooled over a dataset
+    (AJI: intersection, union). ``started`` and ``ended`` are wall-clock times (seconds since the
+    epoch) of the job; ``worker`` is ``host:pid`` of the process that ran it.
     """
 
     image: str
     scores: dict[str, float]
+    terms: dict[str, tuple[float, float]]
     segment_s: float
     score_s: float
     n_pred: int
     overlay: bytes | None = None
     started: float = 0.0
     ended: float = 0.0
+    worker: str = ""
 
 
 @dataclass
@@ -393,13 +399,17 @@ def _resolve_component(
     for name, value in resolved.items():
         value = _jsonable(value)
         hashed[name] = run_params[name] = value
-        if isinstance(value, str) and _is_path_param(name, hints.get(name)):
-            path = _resolve(base, value)
-            run_params[name] = str(path)
-            if path.is_file():
-                hashed[name] = "sha256:" + _file_sha256(path)
-            elif name == "checkpoint" or name.endswith("_file"):
-                raise InputError(f"{source}: {where}.params.{name}: no such file: {path}")
+        if not (isinstance(value, str) and _is_path_param(name, hints.get(name))):
+            continue
+        must_be_file = name == "checkpoint" or name.endswith("_file")
+        path = _resolve(base, value)
+        if not (path.exists() or must_be_file or Path(value).expanduser().is_absolute()):
+            continue  # not beside the suite: the plugin resolves it (e.g. under NUCBENCH_DATA)
+        run_params[name] = str(path)
+        if path.is_file():
+            hashed[name] = "sha256:" + _file_sha256(path)
+        elif must_be_file:
+            raise InputError(f"{source}: {where}.params.{name}: no such file: {path}")
     params_json = json.dumps(run_params, sort_keys=True, separators=(",", ":"))
     return Component(kind, entry.name, params_json), hashed
 
@@ -451,7 +461,7 @@ def run_image_job(job: ImageJob) -> ImageResult:
         _load_plugin(manager, plugin)
     dataset = _build(job.data, job.plugins)
     segmenter = _build(job.segmenter, job.plugins)
-    metrics = {m.name: _build(m, job.plugins) for m in job.metrics}
+    metrics = _metric_specs(job.metrics, job.plugins, id(manager))
     sample = dataset[job.image]
     if sample.labels is None:
         raise InputError(
@@ -464,15 +474,15 @@ def run_image_job(job: ImageJob) -> ImageResult:
     segment_s = time.perf_counter() - start
     _check_labels(job.segmenter.name, sample, labels)
 
-    from nucbench.evaluate import score_image
+    from nucbench.evaluate import score_sample
 
     start = time.perf_counter()
-    scores = score_image(sample.labels, labels, metrics)
+    score = score_sample(str(sample.id), sample.labels, labels, metrics)
     score_s = time.perf_counter() - start
     overlay = overlay_png(sample.image, labels) if job.overlay else None
     n_pred = int(np.unique(labels).size - (1 if (labels == 0).any() else 0))
-    return ImageResult(str(sample.id), {k: float(v) for k, v in scores.items()}, segment_s, score_s,
-                       n_pred, overlay, started, time.time())
+    return ImageResult(str(sample.id), score.values, score.terms, segment_s, score_s, n_pred, overlay,
+                       started, time.time(), f"{socket.gethostname()}:{os.getpid()}")
 
 
 def _check_labels(name: str, sample: Any, labels: Any) -> None:
@@ -523,9 +533,17 @@ def _build(component: Component, plugins: tuple[PluginSource, ...]) -> Any:
     return _build_cached(component, plugins, id(get_plugin_manager()))
 
 
+@lru_cache(maxsize=8)
+def _metric_specs(metrics: tuple[Component, ...], plugins: tuple[PluginSource, ...], manager_id: int) -> Any:
+    from nucbench.evaluate import load_metrics
+
+    return load_metrics([m.name for m in metrics], params={m.name: m.params for m in metrics})
+
+
 def clear_cache() -> None:
     """Forget the components built in this process (segmenters, datasets, metrics)."""
     _build_cached.cache_clear()
+    _metric_specs.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,19 +569,21 @@ class _RunState:
         run = self.run
         result = RunResult(run.config_hash, run.method, run.dataset, run.seed, run.logged_config(suite))
         if self.errors:
-            first = self.errors[0].strip().splitlines()
-            summary = "\n".join(first[:1] + first[-1:]) if len(first) > 1 else first[0]
+            first = self.errors[0].strip().splitlines()[0]
             result.error = (f"{run.describe()}: {len(self.errors)} of {len(self.images)} images failed; "
-                            f"first: {summary}\n\n" + "\n\n".join(self.errors))
+                            f"first: {first}\n\n" + "\n\n".join(self.errors))
             return result
         images = [im for im in self.images if im is not None]
         for im in images:
             result.per_image.append({"image": im.image, **im.scores, "segment_s": im.segment_s,
-                                     "score_s": im.score_s, "n_pred": im.n_pred})
+                                     "score_s": im.score_s, "n_pred": im.n_pred, "worker": im.worker})
             if im.overlay is not None:
                 result.overlays[f"overlays/{slug(im.image)}.png"] = im.overlay
-        names = [m.name for m in run.metrics]
-        result.metrics = {m: float(np.mean([im.scores[m] for im in images])) for m in names}
+        from nucbench.evaluate import ImageScore, aggregate
+
+        specs = _metric_specs(run.metrics, (), id(get_plugin_manager()))
+        summary = aggregate([ImageScore(im.image, im.scores, im.terms) for im in images], specs)
+        result.metrics = {**summary["mean"], **{f"pooled/{k}": v for k, v in summary["pooled"].items()}}
         if images:
             seg = [im.segment_s for im in images]
             result.timings.update(

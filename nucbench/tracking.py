@@ -62,9 +62,11 @@ class RunResult:
     config : dict
         The resolved configuration (JSON-compatible), as hashed plus the suite's name.
     metrics : dict of str to float
-        Mean of each metric over the images.
+        Mean of each metric over the images (as MoNuSeg reports), and ``pooled/<name>`` for the
+        metrics that pool over the whole set (AJI: total intersection over total union).
     per_image : list of dict
-        One row per image: ``image`` (sample id), every metric, ``segment_s``, ``score_s``, ``n_pred``.
+        One row per image: ``image`` (sample id), every metric, ``segment_s``, ``score_s``,
+        ``n_pred`` (predicted instances), ``worker`` (``host:pid`` that ran it).
     timings : dict of str to float
         Seconds: ``segment_s_total`` and ``segment_s_mean`` (in the segmenter), ``score_s_total``
         (in the metrics), ``wall_s`` (from the start of the run's first image job to the end of

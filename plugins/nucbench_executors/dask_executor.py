@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -33,7 +34,8 @@ class DaskExecutor:
     retries : int, optional
         Times a failing task is retried before it is reported (default 1).
     timeout_s : float, optional
-        How long to wait for the scheduler and for a first worker (default 10 s).
+        How long to wait for the scheduler and for a first worker (default 10 s). Nothing
+        listening at a ``tcp://`` address fails at once.
     progress : bool, optional
         Show a progress bar in :meth:`map` (default ``True``).
 
@@ -63,6 +65,7 @@ class DaskExecutor:
         self.progress = progress
         self.cluster: Any = None
         if address:
+            _probe(address, timeout_s)
             try:
                 self.client = Client(address, timeout=timeout_s, set_as_default=False)
             except (OSError, TimeoutError, ValueError) as exc:
@@ -106,7 +109,7 @@ class DaskExecutor:
         futures = self.client.map(fn, list(items), retries=self.retries, pure=False)
         position = {future.key: i for i, future in enumerate(futures)}
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self.client.loop):
                 index = position[future.key]
                 try:
                     value = future.result()
@@ -123,6 +126,29 @@ class DaskExecutor:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _probe(address: str, timeout_s: float) -> None:
+    """Fail at once when nothing listens at a ``tcp://host:port`` address (Dask retries until timeout)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return  # tls://, inproc:// ...: left to Dask
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise InputError(f"scheduler {address}: expected an address like tcp://HOST:PORT")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InputError(
+            f"scheduler {address}: cannot connect ({exc.strerror or exc}). Start one with "
+            "`dask scheduler` and workers with `dask worker ADDRESS`, or leave out --scheduler to "
+            "use a LocalCluster"
+        ) from None
 
 
 def _describe(exc: BaseException, future: Any) -> str:

@@ -20,9 +20,11 @@ processes must not run the same suite against the same store at the same time.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -220,7 +222,7 @@ class MlflowTracker:
         ) as run:
             log = _MlflowSuiteLog(self.client, run.info.run_id, experiment_id, suite, version)
             if parent is None:
-                _log_params(flatten_params({"suite": config}))
+                _log_batch(self.client, run.info.run_id, flatten_params({"suite": config}), {})
             mlflow.log_dict(dict(config), "suite.json")
             yield log
             if log.failure:
@@ -264,19 +266,18 @@ class _MlflowSuiteLog:
                 tags=result.tags(self.suite, self.version),
             ) as run:
                 run_id = run.info.run_id
-                _log_params(flatten_params(result.config))
-                mlflow.log_dict(result.config, "config.json")
+                metrics = {**result.metrics, **{f"time/{k}": v for k, v in result.timings.items()}}
+                _log_batch(self.client, run_id, flatten_params(result.config), metrics)
+                files = {"config.json": json.dumps(result.config, indent=2).encode(), **result.overlays}
+                if not result.ok:
+                    files["error.txt"] = (result.error or "").encode()
+                with tempfile.TemporaryDirectory() as tmp:
+                    _write(Path(tmp), files)
+                    mlflow.log_artifacts(tmp)
                 if not result.ok:
                     mlflow.set_tag(TAG_ERROR, (result.error or "")[:2000])
-                    mlflow.log_text(result.error or "", "error.txt")
                     raise _RunFailed
-                mlflow.log_metrics(result.metrics)
-                mlflow.log_metrics({f"time/{k}": v for k, v in result.timings.items()})
                 _log_table(result.per_image)
-                if result.overlays:
-                    with tempfile.TemporaryDirectory() as tmp:
-                        _write(Path(tmp), result.overlays)
-                        mlflow.log_artifacts(tmp)
         except _RunFailed:
             pass
         return run_id
@@ -299,12 +300,16 @@ class _MlflowSuiteLog:
         self.failure = reason
 
 
-def _log_params(params: Mapping[str, str]) -> None:
-    import mlflow
+def _log_batch(client: Any, run_id: str, params: Mapping[str, str], metrics: Mapping[str, float]) -> None:
+    """Params (keys ≤ 250, values ≤ 6000 characters) and metrics in as few requests as MLflow allows."""
+    from mlflow.entities import Metric, Param
 
-    items = [(k[:250], v[:_MAX_PARAM_VALUE]) for k, v in params.items()]
-    for start in range(0, len(items), _PARAMS_PER_BATCH):
-        mlflow.log_params(dict(items[start:start + _PARAMS_PER_BATCH]))
+    now = int(time.time() * 1000)
+    items = [Param(k[:250], v[:_MAX_PARAM_VALUE]) for k, v in params.items()]
+    values = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+    for start in range(0, max(len(items), 1), _PARAMS_PER_BATCH):
+        client.log_batch(run_id, params=items[start:start + _PARAMS_PER_BATCH],
+                         metrics=values if start == 0 else [])
 
 
 def _log_table(rows: list[dict[str, Any]]) -> None:
