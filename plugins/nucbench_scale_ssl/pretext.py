@@ -1,0 +1,125 @@
+"""The ``scale-classification`` pretext task: tell 10x, 20x and 40x crops apart from ``A ⊙ I``.
+
+References
+----------
+Sahasrabudhe et al., "Self-supervised nuclei segmentation in histopathological images using
+attention", MICCAI 2020, eq. (2) and Section 4.2 (balanced batches over magnifications).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nucbench import InputError
+from nucbench.data.sampling import MultiScaleCropSampler
+
+__all__ = ["ScaleClassification"]
+
+
+class ScaleClassification:
+    """Scale classification: G (a timm classifier) predicts the magnification class of ``J = A ⊙ I``.
+
+    Parameters
+    ----------
+    classifier : str, optional
+        timm model name for G (default ``resnet34``, the paper's), created with
+        ``pretrained=False`` and 3 classes: nothing is downloaded.
+    pretrained_path : str, optional
+        A LOCAL weights file (state dict) for G; the classification layer is skipped if its shape
+        differs. Default: random initialisation.
+    magnifications : sequence of float, optional
+        The classes (default 10, 20, 40).
+    source_magnification : float, optional
+        Magnification of the training tiles (default 40, MoNuSeg).
+    mode : {"shared-resample", "pyramid"}, optional
+        How crops of each class are made (:class:`nucbench.data.sampling.MultiScaleCropSampler`):
+        ``"pyramid"`` is the faithful M-WSI protocol (fixed ×2/×4 anti-aliased downsampling; it
+        lets G use resampling artefacts), ``"shared-resample"`` (default) is the shortcut fix.
+    jitter : float, optional
+        Continuous magnification jitter band ``[1, jitter]`` (default 1.4, shared-resample only).
+    augment : bool, optional
+        Shared augmentations (dihedral, stain jitter, blur, noise, JPEG; default True).
+
+    Examples
+    --------
+    >>> task = ScaleClassification(classifier="resnet10t")
+    >>> logits = torch.zeros(2, 3); targets = torch.tensor([0, 2])
+    >>> round(float(task.loss(logits, targets)), 4)  # -log(1/3)
+    1.0986
+    """
+
+    def __init__(
+        self,
+        classifier: str = "resnet34",
+        pretrained_path: str | None = None,
+        magnifications: Sequence[float] = (10, 20, 40),
+        source_magnification: float = 40,
+        mode: Literal["shared-resample", "pyramid"] = "shared-resample",
+        jitter: float = 1.4,
+        augment: bool = True,
+    ) -> None:
+        self.classifier = classifier
+        self.pretrained_path = pretrained_path
+        self.magnifications = tuple(float(m) for m in magnifications)
+        self.source_magnification = float(source_magnification)
+        self.mode = mode
+        self.jitter = float(jitter)
+        self.augment = bool(augment)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.magnifications)
+
+    def build_head(self) -> nn.Module:
+        """G: a timm classifier with random weights (or the local `pretrained_path`)."""
+        import timm
+
+        try:
+            model = timm.create_model(self.classifier, pretrained=False, num_classes=self.n_classes)
+        except RuntimeError as exc:  # timm: "Unknown model (x)"
+            raise InputError(f"scale-classification: classifier '{self.classifier}': {exc}") from None
+        if self.pretrained_path:
+            path = Path(self.pretrained_path).expanduser()
+            if not path.is_file():
+                raise InputError(f"scale-classification: pretrained_path {path}: no such file")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("state_dict", state) if isinstance(state, dict) else state
+            own = model.state_dict()
+            kept = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+            model.load_state_dict(kept, strict=False)
+        return model
+
+    def make_sampler(
+        self, images: Sequence[np.ndarray], *, batch_size: int, crop_size: int, seed: int
+    ) -> MultiScaleCropSampler:
+        """A balanced multi-scale crop sampler over `images`."""
+        return MultiScaleCropSampler(
+            images,
+            magnifications=self.magnifications,
+            source_magnification=self.source_magnification,
+            crop_size=crop_size,
+            batch_size=batch_size,
+            mode=self.mode,
+            jitter=self.jitter,
+            augment=self.augment,
+            seed=seed,
+        )
+
+    def head_input(self, images: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        """``J = A ⊙ I``."""
+        return images * attention
+
+    def loss(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of the true class (eq. 2)."""
+        return F.cross_entropy(output.float(), targets)
+
+    def correct(self, output: torch.Tensor, targets: torch.Tensor) -> int:
+        """Number of correctly classified crops."""
+        return int((output.argmax(dim=1) == targets).sum())

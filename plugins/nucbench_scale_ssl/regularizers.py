@@ -1,0 +1,232 @@
+"""Regularizers on the attention map: ``sparsity`` (eq. 1), ``smoothness`` (eq. 3), ``equivariance`` (eq. 4),
+and the label-free ``hematoxylin-prior`` (this project's addition, its own row in the results).
+
+Every regularizer is called with a :class:`nucbench.RegularizerContext` and returns a scalar
+tensor; the trainer adds ``weight * value`` to the loss. A regularizer that also decides how the
+confidence ``a`` becomes the attention ``A`` provides ``activate(confidence, *, update_stats)``;
+the trainer uses the first such regularizer, else ``A = sigmoid(a)``. Only ``sparsity`` does.
+
+References
+----------
+Sahasrabudhe et al., "Self-supervised nuclei segmentation in histopathological images using
+attention", MICCAI 2020, eqs. (1), (3), (4).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nucbench import RegularizerContext
+
+__all__ = ["Sparsity", "Smoothness", "Equivariance", "HematoxylinPrior", "dihedral_torch", "TRANSFORMS"]
+
+#: The six rigid transforms of eq. (4), by name; each maps N×C×H×W → N×C×W×H or N×C×H×W.
+TRANSFORMS = ("hflip", "vflip", "transpose", "rot90", "rot180", "rot270")
+
+
+def dihedral_torch(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Apply one of :data:`TRANSFORMS` (or ``"identity"``) to the last two axes of `x`.
+
+    Examples
+    --------
+    >>> dihedral_torch(torch.arange(4.).view(1, 1, 2, 2), "hflip").flatten().tolist()
+    [1.0, 0.0, 3.0, 2.0]
+    """
+    if name == "identity":
+        return x
+    if name == "hflip":
+        return x.flip(-1)
+    if name == "vflip":
+        return x.flip(-2)
+    if name == "transpose":
+        return x.transpose(-1, -2)
+    if name in ("rot90", "rot180", "rot270"):
+        return torch.rot90(x, {"rot90": 1, "rot180": 2, "rot270": 3}[name], dims=(-2, -1))
+    raise ValueError(f"unknown transform {name!r}; expected one of {', '.join(TRANSFORMS)}")
+
+
+class Sparsity(nn.Module):
+    """Percentile-threshold sparsity: ``A = sigmoid(r · (a − τ))``, τ the batch mean η-th percentile.
+
+    τ (eq. 1) is the mean over the batch of each image's η-th percentile of the confidence ``a``,
+    detached from the graph; an exponential moving average of τ (buffer ``tau_ema``) is what
+    inference uses. The constraint acts through :meth:`activate`, so the loss term is an optional
+    extra: ``weight · (mean(A) − (1 − η/100))²``, which keeps the attended fraction at the prior
+    when the compressed sigmoid alone does not (default weight 0: the paper's formulation).
+
+    Parameters
+    ----------
+    eta : float, optional
+        Percentile (default 93: 7 % of pixels are nuclei).
+    r : float, optional
+        Compression of the sigmoid (default 20).
+    momentum : float, optional
+        EMA momentum of τ (default 0.99: ``ema ← 0.99 · ema + 0.01 · τ``).
+    weight : float, optional
+        Weight of the optional fraction penalty (default 0).
+
+    References
+    ----------
+    Sahasrabudhe et al., MICCAI 2020, eq. (1); Hou et al., Pattern Recognition 86, 2019.
+
+    Examples
+    --------
+    >>> s = Sparsity(eta=50, r=20)
+    >>> a = torch.arange(4.).view(1, 1, 2, 2)
+    >>> round(float(s.batch_tau(a)), 2)  # median of 0, 1, 2, 3
+    1.5
+    """
+
+    def __init__(
+        self, eta: float = 93.0, r: float = 20.0, momentum: float = 0.99, weight: float = 0.0
+    ) -> None:
+        super().__init__()
+        if not 0 < eta < 100:
+            raise ValueError(f"eta must be in (0, 100), got {eta}")
+        self.eta = float(eta)
+        self.r = float(r)
+        self.momentum = float(momentum)
+        self.weight = float(weight)
+        self.register_buffer("tau_ema", torch.zeros(()))
+        self.register_buffer("n_updates", torch.zeros((), dtype=torch.long))
+
+    def batch_tau(self, confidence: torch.Tensor) -> torch.Tensor:
+        """τ of eq. (1): the batch mean of each image's η-th percentile (detached)."""
+        flat = confidence.detach().float().flatten(1)
+        return torch.quantile(flat, self.eta / 100.0, dim=1).mean()
+
+    def activate(self, confidence: torch.Tensor, *, update_stats: bool = False) -> torch.Tensor:
+        """Confidence → attention. In training mode τ comes from the batch (and, with
+        `update_stats`, updates the EMA); in eval mode the EMA of τ is used."""
+        if self.training:
+            tau = self.batch_tau(confidence)
+            if update_stats:
+                with torch.no_grad():
+                    if int(self.n_updates) == 0:
+                        self.tau_ema.copy_(tau)
+                    else:
+                        self.tau_ema.mul_(self.momentum).add_((1 - self.momentum) * tau)
+                    self.n_updates += 1
+        else:
+            tau = self.tau_ema
+        return torch.sigmoid(self.r * (confidence - tau))
+
+    def forward(self, context: RegularizerContext) -> torch.Tensor:
+        fraction = context.attention.float().mean(dim=(1, 2, 3))
+        return ((fraction - (1 - self.eta / 100.0)) ** 2).mean()
+
+
+class Smoothness:
+    """Smoothness of eq. (3): mean absolute difference between neighbouring attention values.
+
+    ``L = mean |A[i+1, j] − A[i, j]| + mean |A[i, j+1] − A[i, j]|`` over the batch.
+
+    Parameters
+    ----------
+    weight : float, optional
+        Weight in the total loss (default 1, the paper's eq. 5).
+
+    References
+    ----------
+    Sahasrabudhe et al., MICCAI 2020, eq. (3).
+
+    Examples
+    --------
+    >>> from nucbench import RegularizerContext
+    >>> A = torch.tensor([[[[0., 1.], [0., 1.]]]])  # vertical edge: |dx| = 1, |dy| = 0
+    >>> float(Smoothness()(RegularizerContext(None, None, A, None, 0)))
+    1.0
+    """
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = float(weight)
+
+    def __call__(self, context: RegularizerContext) -> torch.Tensor:
+        A = context.attention.float()
+        dy = (A[..., 1:, :] - A[..., :-1, :]).abs().mean()
+        dx = (A[..., :, 1:] - A[..., :, :-1]).abs().mean()
+        return dx + dy
+
+
+class Equivariance:
+    """Equivariance of eq. (4): ``mean (t(A(I)) − A(t(I)))²`` for one random rigid transform t a step.
+
+    t is drawn from the six transforms of :data:`TRANSFORMS` with the torch generator (so a seeded
+    run is reproducible). ``A(t(I))`` needs a second pass of F; `fraction` < 1 runs it on the
+    first part of the batch only, to save compute.
+
+    Parameters
+    ----------
+    weight : float, optional
+        Weight in the total loss (default 1).
+    fraction : float, optional
+        Share of the batch the term is computed on (default 1: the whole batch, as the paper).
+
+    References
+    ----------
+    Sahasrabudhe et al., MICCAI 2020, eq. (4).
+    """
+
+    def __init__(self, weight: float = 1.0, fraction: float = 1.0) -> None:
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        self.weight = float(weight)
+        self.fraction = float(fraction)
+
+    def __call__(self, context: RegularizerContext) -> torch.Tensor:
+        images, attention = context.images, context.attention
+        n = max(1, round(images.shape[0] * self.fraction))
+        name = TRANSFORMS[int(torch.randint(len(TRANSFORMS), (1,)))]
+        transformed = context.attend(dihedral_torch(images[:n], name))
+        return ((dihedral_torch(attention[:n], name).float() - transformed.float()) ** 2).mean()
+
+
+# Ruifrok & Johnston colour deconvolution: hematoxylin row of the inverse of the stain matrix
+# (skimage.color.hed_from_rgb[:, 0]); OD = -log10((I + 1/255)) with I in [0, 1].
+_HEMATOXYLIN = (1.87798274, -0.06590806, -0.60190736)
+
+
+class HematoxylinPrior:
+    """Label-free prior: pull A towards the pixels darkest in hematoxylin.
+
+    The hematoxylin optical density ``h`` (Ruifrok-Johnston colour deconvolution) of each crop is
+    turned into a soft target ``p = sigmoid(k · (h − h_q) / std(h))`` with ``h_q`` the crop's q-th
+    percentile, and the loss is ``mean (A − p)²``. Nuclei are where hematoxylin concentrates,
+    so this is a physics prior, not a label; it is this project's addition, reported as its own row.
+
+    Parameters
+    ----------
+    weight : float, optional
+        Weight in the total loss (default 1).
+    percentile : float, optional
+        Percentile of ``h`` at which the target is 0.5 (default 90).
+    sharpness : float, optional
+        ``k`` (default 4).
+
+    References
+    ----------
+    Ruifrok & Johnston, "Quantification of histochemical staining by color deconvolution",
+    Anal. Quant. Cytol. Histol. 23(4), 2001.
+    """
+
+    def __init__(self, weight: float = 1.0, percentile: float = 90.0, sharpness: float = 4.0) -> None:
+        self.weight = float(weight)
+        self.percentile = float(percentile)
+        self.sharpness = float(sharpness)
+
+    def target(self, images: torch.Tensor) -> torch.Tensor:
+        """Soft hematoxylin target in [0, 1], N×1×H×W, for images N×3×H×W in [0, 1]."""
+        od = -torch.log10(images.float().clamp_min(0) + 1 / 255.0)
+        weights = torch.tensor(_HEMATOXYLIN, dtype=od.dtype, device=od.device).view(1, 3, 1, 1)
+        h = (od * weights).sum(dim=1, keepdim=True)
+        flat = h.flatten(1)
+        q = torch.quantile(flat, self.percentile / 100.0, dim=1).view(-1, 1, 1, 1)
+        std = flat.std(dim=1).view(-1, 1, 1, 1).clamp_min(1e-6)
+        return torch.sigmoid(self.sharpness * (h - q) / std)
+
+    def __call__(self, context: RegularizerContext) -> torch.Tensor:
+        with torch.no_grad():
+            p = self.target(context.images)
+        return F.mse_loss(context.attention.float(), p)

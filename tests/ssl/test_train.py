@@ -1,0 +1,121 @@
+"""`nucbench train` end to end on a tiny synthetic config: resume bit for bit, checkpoints, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from nucbench.cli import main
+from nucbench.config import ExperimentConfig, load_config
+from nucbench.plugins import PluginManager, reset_plugin_manager
+from nucbench.train import TrainingDiverged, resolve_config_paths, train
+
+from .conftest import AREA_PRIOR, TINY_PLUGIN, tiny_config
+
+
+def _train(config_path, *extra: str) -> int:
+    reset_plugin_manager()
+    return main(["--plugin", str(TINY_PLUGIN), "train", str(config_path), "--no-progress", *extra])
+
+
+def _write(folder, filename, **overrides):
+    import yaml
+
+    path = folder / filename
+    path.write_text(yaml.safe_dump(tiny_config(**overrides)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """An uninterrupted 2-epoch run, and the same run interrupted after epoch 1 then resumed."""
+    folder = tmp_path_factory.mktemp("ssl-train")
+    assert _train(_write(folder, "full.yaml", name="full")) == 0
+    assert _train(_write(folder, "part.yaml", name="part", epochs=1)) == 0
+    assert _train(_write(folder, "part.yaml", name="part", epochs=2), "--resume") == 0
+    return folder
+
+
+def test_resume_is_bit_for_bit(runs):
+    load = lambda name: torch.load(runs / "runs" / name / "checkpoint.pt", weights_only=True)  # noqa: E731
+    a, b = load("full"), load("part")
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    drop = {"train_seconds", "samples_per_second"}
+    strip = lambda hist: [{k: v for k, v in h.items() if k not in drop} for h in hist]  # noqa: E731
+    assert strip(a["history"]) == strip(b["history"])
+    assert len(a["history"]) == 2
+
+
+def test_checkpoints_load_weights_only_and_hold_the_tuned_post_processor(runs):
+    run = runs / "runs" / "full"
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert {"model", "optimizer", "sampler", "torch_rng", "history", "best"} <= ckpt.keys()
+    assert ckpt["epoch"] == 2
+    best = torch.load(run / "best.pt", weights_only=True)
+    assert best["backbone"]["name"] == "dilated-lite"
+    assert best["activation"]["name"] == "sparsity"
+    assert best["post_processor"]["name"] == "tiny-threshold"
+    assert best["post_processor"]["params"]["threshold"] in (0.3, 0.5)
+    assert 0.0 <= best["val_aji"] <= 1.0
+    assert json.loads((run / "tuning.json").read_text())["chosen"]["name"] == "tiny-threshold"
+    record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
+    assert {
+        "loss/scale",
+        "loss/smoothness",
+        "loss/equivariance",
+        "val_dice",
+        "val_scale_accuracy",
+        "tau_ema",
+    } <= record.keys()
+
+
+def test_existing_run_without_resume_is_an_error(runs, capsys):
+    assert _train(runs / "full.yaml") == 2
+    assert "pass --resume" in capsys.readouterr().err
+
+
+def test_resume_with_a_changed_config_is_an_error(runs, capsys):
+    path = _write(runs, "changed.yaml", name="full", seed=4)
+    assert _train(path, "--resume") == 2
+    assert "different configuration" in capsys.readouterr().err
+
+
+def test_regularizer_from_a_plugin_file_trains_end_to_end(tmp_path):
+    """The example third-party `area-prior` regularizer, loaded with --plugin, in a tiny run."""
+    config = _write(
+        tmp_path,
+        "exp.yaml",
+        epochs=1,
+        steps_per_epoch=1,
+        held_out_batches=0,
+        regularizers=["sparsity", {"name": "area-prior", "params": {"fraction": 0.1, "weight": 2.0}}],
+    )
+    reset_plugin_manager()
+    code = main(
+        ["--plugin", str(TINY_PLUGIN), "--plugin", str(AREA_PRIOR), "train", str(config), "--no-progress"]
+    )
+    assert code == 0
+    record = json.loads((tmp_path / "runs/tiny/history.jsonl").read_text())
+    assert record["loss/area-prior"] >= 0.0
+
+
+def test_nan_loss_stops_with_the_term_named(tmp_path):
+    manager = PluginManager()
+    manager.load_file(TINY_PLUGIN)
+
+    class Exploding:
+        weight = 1.0
+
+        def __call__(self, context):
+            return context.attention.sum() * float("nan")
+
+    manager.registries.regularizer.register("exploding", Exploding, plugin="test")
+    path = _write(tmp_path, "exp.yaml", regularizers=["sparsity", "exploding"])
+    config = resolve_config_paths(load_config(path, ExperimentConfig), path)
+    with pytest.raises(TrainingDiverged, match="'exploding'"):
+        train(config, manager=manager, progress=False)
+    assert not (tmp_path / "runs/tiny/checkpoint.pt").exists()
