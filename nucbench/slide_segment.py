@@ -37,6 +37,7 @@ into the outputs one tile at a time.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -53,6 +54,8 @@ from nucbench.errors import InputError, NucbenchError
 
 __all__ = [
     "SLIDE_SUFFIXES",
+    "add_slide_arguments",
+    "run_slide_inputs",
     "SegmenterRef",
     "SlideResult",
     "SlideTile",
@@ -779,3 +782,77 @@ def result_summary(result: SlideResult) -> dict[str, Any]:
     """A JSON-friendly dict of a :class:`SlideResult` (paths as strings)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: the slide part of ``nucbench segment``.
+
+
+def add_slide_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the whole-slide options to ``nucbench segment``'s parser (one argument group)."""
+    group = parser.add_argument_group(
+        "whole-slide inputs",
+        "Slides (.svs, .ndpi, .mrxs, .scn, tiled pyramidal .tif, ...: whatever OpenSlide opens) are "
+        "segmented tile by tile and written as DIR/<stem>.geojson (QuPath detections, level-0 "
+        "coordinates), DIR/<stem>.csv (one row per nucleus), DIR/<stem>.overlay.png, with per-tile "
+        "results in DIR/<stem>.tiles/ so that an interrupted run resumes. --mpp gives a slide's "
+        "level-0 µm per pixel when its metadata has none.",
+    )
+    group.add_argument("--magnification", type=float, metavar="X",
+                       help="working magnification, e.g. 40 or 20 (default: the slide's own, level 0)")
+    group.add_argument("--region", metavar="x,y,w,h",
+                       help="segment only this rectangle, in level-0 pixels (default: the whole slide)")
+    group.add_argument("--tile-size", type=int, default=1024, metavar="PX",
+                       help="tile stride in pixels at the working magnification (default 1024)")
+    group.add_argument("--overlap", type=int, default=64, metavar="PX",
+                       help="pixels each tile extends into its neighbours; must exceed the largest "
+                            "nucleus diameter (default 64)")
+    group.add_argument("--min-tissue", type=float, default=0.01, metavar="FRACTION",
+                       help="skip tiles with less tissue than this (HSV mask; default 0.01)")
+    group.add_argument("--executor", metavar="NAME",
+                       help="run tiles with this executor: local (default) or dask")
+    group.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="Dask scheduler to run tiles on (implies --executor dask)")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="worker processes of the Dask LocalCluster (implies --executor dask; default 2)")
+    group.add_argument("--threads-per-worker", type=int, metavar="N",
+                       help="threads per Dask worker process (default 1)")
+
+
+def run_slide_inputs(args: argparse.Namespace, slides: Sequence[Path], segmenter: str,
+                     params: Mapping[str, Any]) -> list[SlideResult]:
+    """Segment `slides` as ``nucbench segment`` was asked to; print one summary line per slide.
+
+    Raises
+    ------
+    InputError
+        For a bad ``--region`` or executor options that do not go together (and every error of
+        :func:`segment_slide`).
+    """
+    import sys
+
+    overrides = {"address": args.scheduler, "n_workers": args.workers,
+                 "threads_per_worker": args.threads_per_worker}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    name = args.executor or ("dask" if given else "local")
+    if given and name.replace("_", "-").lower() != "dask":
+        raise InputError("--scheduler, --workers and --threads-per-worker need --executor dask")
+    region = parse_region(args.region) if args.region else None
+    if region is not None and len(slides) > 1:
+        raise InputError("--region applies to one slide; give a single slide with it")
+    results = []
+    for slide in slides:
+        result = segment_slide(
+            slide, segmenter, args.out, params=params, plugins=getattr(args, "plugin", None) or (),
+            magnification=args.magnification, mpp=args.mpp, region=region, tile_size=args.tile_size,
+            overlap=args.overlap, min_tissue=args.min_tissue, executor=name, executor_params=given,
+            overwrite=args.overwrite, progress=sys.stderr.isatty(),
+        )
+        print(f"{slide}: {result.n_nuclei} nuclei from {result.n_tissue_tiles} tissue tiles "
+              f"({result.n_computed} segmented now) at {result.magnification:g}x → {result.geojson}, "
+              f"{result.csv.name}, {result.overlay.name}")
+        if result.n_too_large:
+            print(f"{slide}: warning: {result.n_too_large} object(s) larger than the overlap were dropped; "
+                  f"raise --overlap (now {args.overlap}) above the largest nucleus diameter", file=sys.stderr)
+        results.append(result)
+    return results
