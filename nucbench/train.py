@@ -520,7 +520,7 @@ def _attention_maps(
             return activation(backbone(batch))
 
     return [
-        predict_tiled(predict, image, tile=512, overlap=128, channels_last=precision.channels_last)
+        predict_tiled(predict, image, tile=1024, overlap=256, channels_last=precision.channels_last)
         for image in images
     ]
 

@@ -31,9 +31,9 @@ class ScaleSSLSegmenter:
     checkpoint : str, optional
         A ``best.pt`` written by ``nucbench train``. Default: the model shipped in this package.
     tile : int, optional
-        Tile size for inference (default 512).
+        Tile size for inference (default 1024: a MoNuSeg tile runs in one piece).
     overlap : int, optional
-        Overlap between tiles (default 128, about the receptive field's radius).
+        Overlap between tiles (default 256; see :func:`nucbench.infer.predict_tiled`).
     tta : bool, optional
         Average A over the 8 dihedral transforms (8× slower; default False).
     stain_normalize : bool, optional

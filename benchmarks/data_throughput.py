@@ -1,0 +1,73 @@
+"""Sampler throughput next to what a training step consumes (goal: sampler ≥ 5× faster).
+
+Times ``MultiScaleCropSampler.sample()`` on the 19 real MoNuSeg training tiles in both modes
+(``pyramid``, the faithful protocol; ``shared-resample`` with augmentation, the shortcut fix) and one
+training step of the shipped configuration (from ``train_speed.py``), in the same process.
+Writes ``benchmarks/results/ssl_data_throughput.json``.
+
+    python benchmarks/data_throughput.py [--batches 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from ssl_common import DATA, RESULTS, machine_info, write_json
+from train_speed import CONFIGS, build
+
+import nucbench
+from nucbench.data.sampling import MultiScaleCropSampler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--out", default=str(RESULTS / "ssl_data_throughput.json"))
+    args = parser.parse_args()
+    info = machine_info()
+    dataset = nucbench.create("dataset", "monuseg", root=str(DATA), split="train", labels="none")
+    tiles = [dataset[i].image for i in range(len(dataset))]
+    rows = {}
+    for mode in ("pyramid", "shared-resample"):
+        sampler = MultiScaleCropSampler(tiles, batch_size=args.batch_size, mode=mode, seed=0)
+        sampler.sample()
+        start = time.perf_counter()
+        for _ in range(args.batches):
+            sampler.sample()
+        seconds = (time.perf_counter() - start) / args.batches
+        rows[mode] = {"seconds_per_batch": seconds, "crops_per_second": args.batch_size / seconds}
+    step, *_ = build(CONFIGS["shipped"], args.batch_size, 160)
+    step()
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    step_seconds = float(np.median(times))
+    consumption = args.batch_size / step_seconds
+    for mode, row in rows.items():
+        row["ratio_to_training_consumption"] = row["crops_per_second"] / consumption
+        print(
+            f"sampler {mode:16s} {row['crops_per_second']:8.1f} crops/s  "
+            f"= {row['ratio_to_training_consumption']:.1f}x what training consumes"
+        )
+    print(f"training step (shipped config): {consumption:.1f} samples/s (includes its own sampling)")
+    write_json(
+        args.out,
+        {
+            "machine": info,
+            "batch_size": args.batch_size,
+            "samplers": rows,
+            "training_samples_per_second": consumption,
+            "step_seconds": times,
+        },
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

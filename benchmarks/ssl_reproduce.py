@@ -1,0 +1,199 @@
+"""Train (or resume) the self-supervised configurations and score them on the MoNuSeg test tiles.
+
+For each experiment YAML and seed: ``nucbench train`` (resumed when a checkpoint exists; skipped
+with ``--eval-only``), then the best checkpoint is used exactly as a user would use it,
+``nucbench segment <test images> --method scale-ssl --checkpoint best.pt`` then
+``nucbench evaluate`` (AJI, AHD, ADC, PQ, pixel Dice; mean over the 14 test images, and pooled AJI).
+Writes ``benchmarks/results/ssl_reproduce.json`` (every run: validation Dice, held-out scale
+accuracy, tuned post-processing, test metrics, training wall time and TFLOP, command) and
+``benchmarks/results/ssl_table.md`` (mean ± std over seeds), and refreshes the table in README.md
+between the ``ssl-results`` markers.
+
+    python benchmarks/ssl_reproduce.py benchmarks/ssl/m-proposed-lite.yaml --seeds 0 1 2 [--eval-only]
+
+Runs are appended to / replace entries in the results file by (config, seed), so configurations
+can be run one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ssl_common import DATA, REPO, RESULTS, machine_info, write_json
+
+from nucbench.config import ExperimentConfig, load_config
+from nucbench.evaluate import evaluate_folder
+from nucbench.plugins import get_plugin_manager
+from nucbench.segment import segment_paths
+from nucbench.train import resolve_config_paths, train
+
+METRICS = ["aji", "ahd", "adc", "pq", "dice"]
+README_START, README_END = "<!-- ssl-results:start -->", "<!-- ssl-results:end -->"
+
+
+def step_tflop(config: ExperimentConfig) -> float:
+    """Training compute of one step in TFLOP (conv/linear multiply-adds × 2, fwd+bwd ≈ 3× fwd)."""
+    manager = get_plugin_manager()
+    backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
+    task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
+    head = task.build_head()
+    fraction = 0.0
+    for spec in config.regularizers:
+        if spec.name == "equivariance" and spec.params.get("weight", 1.0):
+            fraction = float(spec.params.get("fraction", 1.0))
+
+    def gmacs(module: torch.nn.Module) -> float:
+        total = 0
+
+        def hook(mod, inputs, output):
+            nonlocal total
+            if isinstance(mod, torch.nn.Conv2d):
+                total += (
+                    output.numel() * mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+                )
+            elif isinstance(mod, torch.nn.Linear):
+                total += output.numel() * mod.in_features
+
+        handles = [m.register_forward_hook(hook) for m in module.modules()]
+        module.eval()
+        with torch.no_grad():
+            module(torch.zeros(1, 3, config.crop_size, config.crop_size))
+        for h in handles:
+            h.remove()
+        return total / 1e9
+
+    macs = config.batch_size * (gmacs(backbone) * (1 + fraction) + gmacs(head))
+    return 3 * 2 * macs / 1e3
+
+
+def run_one(config_path: Path, seed: int, *, eval_only: bool) -> dict:
+    base = resolve_config_paths(load_config(config_path, ExperimentConfig), config_path)
+    config = base.model_copy(update={"seed": seed, "name": f"{base.name}-s{seed}"})
+    run_dir = Path(config.output_dir) / config.name
+    started = time.perf_counter()
+    if not eval_only:
+        checkpoint = run_dir / "checkpoint.pt"
+        train(config, resume=checkpoint.exists(), progress=False)
+    train_call_seconds = time.perf_counter() - started
+    best_path = run_dir / "best.pt"
+    best = torch.load(best_path, map_location="cpu", weights_only=True)
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    at_best = next(h for h in history if h["epoch"] == best["epoch"])
+    steps = history[-1]["step"]
+
+    segmenter = get_plugin_manager().create("segmenter", "scale-ssl", checkpoint=str(best_path))
+    pred_dir = run_dir / "test_pred"
+    started = time.perf_counter()
+    segment_paths(
+        segmenter,
+        [DATA / "monuseg" / "test" / "images"],
+        pred_dir,
+        overwrite=True,
+        name="scale-ssl",
+        progress=False,
+    )
+    segment_seconds = time.perf_counter() - started
+    evaluation = evaluate_folder(pred_dir, DATA / "monuseg" / "test" / "annotations", METRICS, progress=False)
+    summary = evaluation.summary()
+    return {
+        "config": str(config_path.relative_to(REPO)),
+        "name": base.name,
+        "seed": seed,
+        "checkpoint": str(best_path.relative_to(REPO)) if best_path.is_relative_to(REPO) else str(best_path),
+        "epochs_trained": history[-1]["epoch"],
+        "steps": steps,
+        "best_epoch": best["epoch"],
+        "val_dice": best["val_dice"],
+        "val_scale_accuracy": at_best.get("val_scale_accuracy"),
+        "final_train_scale_loss": history[-1].get("loss/scale"),
+        "val_aji_tuned": best.get("val_aji"),
+        "post_processor": best.get("post_processor"),
+        "train_wall_seconds": sum(h["train_seconds"] for h in history),
+        "train_call_seconds": train_call_seconds,
+        "train_tflop": step_tflop(config) * steps,
+        "test_segment_seconds": segment_seconds,
+        "test": {**summary["mean"], "aji_pooled": summary["pooled"].get("aji")},
+        "test_per_image": {s.image_id: s.values for s in evaluation.images},
+    }
+
+
+def table(runs: list[dict]) -> str:
+    """Markdown: one row per configuration, mean ± std over seeds."""
+    lines = [
+        "| configuration | seeds | val Dice (A) | held-out scale acc. | test AJI | test AHD | test ADC | "
+        "test PQ | train steps | train TFLOP | train wall (h) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_name: dict[str, list[dict]] = {}
+    for run in runs:
+        by_name.setdefault(run["name"], []).append(run)
+
+    def ms(values: list[float | None], digits: int = 3) -> str:
+        vals = [v for v in values if v is not None and not math.isnan(v)]
+        if not vals:
+            return "–"
+        if len(vals) == 1:
+            return f"{vals[0]:.{digits}f}"
+        return f"{np.mean(vals):.{digits}f} ± {np.std(vals, ddof=1):.{digits}f}"
+
+    for name, rs in by_name.items():
+        lines.append(
+            f"| {name} | {len(rs)} | {ms([r['val_dice'] for r in rs])} | "
+            f"{ms([r['val_scale_accuracy'] for r in rs])} | "
+            f"{ms([r['test']['aji'] for r in rs])} | {ms([r['test']['ahd'] for r in rs], 2)} | "
+            f"{ms([r['test']['adc'] for r in rs])} | {ms([r['test']['pq'] for r in rs])} | "
+            f"{ms([r['steps'] for r in rs], 0)} | {ms([r['train_tflop'] for r in rs], 0)} | "
+            f"{ms([r['train_wall_seconds'] / 3600 for r in rs], 2)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(text: str) -> None:
+    readme = REPO / "README.md"
+    content = readme.read_text()
+    if README_START in content and README_END in content:
+        head, rest = content.split(README_START, 1)
+        _, tail = rest.split(README_END, 1)
+        readme.write_text(f"{head}{README_START}\n{text}{README_END}{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="+", type=Path, help="experiment YAMLs")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--eval-only", action="store_true", help="score existing best.pt files, do not train")
+    parser.add_argument("--out", type=Path, default=RESULTS / "ssl_reproduce.json")
+    args = parser.parse_args()
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
+    runs = {(r["config"], r["seed"]): r for r in previous["runs"]}
+    for config_path in args.configs:
+        config_path = config_path.resolve()
+        for seed in args.seeds:
+            result = run_one(config_path, seed, eval_only=args.eval_only)
+            result["machine"] = machine_info()
+            runs[(result["config"], seed)] = result
+            print(
+                f"{result['name']} seed {seed}: val Dice {result['val_dice']:.3f}, "
+                f"test AJI {result['test']['aji']:.4f} (pooled {result['test']['aji_pooled']:.4f})",
+                flush=True,
+            )
+            ordered = sorted(runs.values(), key=lambda r: (r["config"], r["seed"]))
+            write_json(args.out, {"runs": ordered})
+    ordered = sorted(runs.values(), key=lambda r: (r["config"], r["seed"]))
+    text = table(ordered)
+    (RESULTS / "ssl_table.md").write_text(
+        "Generated by `python benchmarks/ssl_reproduce.py` from `benchmarks/results/ssl_reproduce.json`.\n\n"
+        + text
+    )
+    update_readme(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

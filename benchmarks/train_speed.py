@@ -1,0 +1,159 @@
+"""Training-step throughput: the paper's configuration (fp32 eager, NCHW) vs the shipped one, same process.
+
+One step = sample a balanced batch, F forward, sparsity activation, G on A⊙I, smoothness and
+equivariance, backward, Adam step. Prints samples/s, the ratio, the estimated time of a 100-step
+epoch and the compute per step (TFLOP, fwd+bwd ≈ 3× forward multiply-adds × 2), and writes
+``benchmarks/results/ssl_train_speed.json``.
+
+    python benchmarks/train_speed.py [--steps 3] [--batch-size 24]
+
+Other processes on the machine inflate wall times; the ratio (interleaved, same process) is the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from ssl_common import RESULTS, machine_info, write_json
+
+import nucbench
+from nucbench.interfaces import RegularizerContext
+from nucbench.precision import autocast, choose_precision
+from nucbench.train import build_attention
+
+CONFIGS = {
+    "faithful-fp32-eager": {
+        "backbone": ("dilated-resnet", {}),
+        "classifier": "resnet34",
+        "equivariance_fraction": 1.0,
+        "precision": "fp32",
+        "channels_last": False,
+    },
+    "shipped": {
+        "backbone": ("dilated-lite", {"width": 24, "stride": 2}),
+        "classifier": "resnet18",
+        "equivariance_fraction": 0.34,
+        "precision": "auto",
+        "channels_last": True,
+    },
+}
+
+
+def gmacs(module: torch.nn.Module, size: int) -> float:
+    """Forward multiply-adds (G) of conv/linear layers for one size×size image."""
+    total = 0
+
+    def hook(mod, inputs, output):
+        nonlocal total
+        if isinstance(mod, torch.nn.Conv2d):
+            total += output.numel() * mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+        elif isinstance(mod, torch.nn.Linear):
+            total += output.numel() * mod.in_features
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()]
+    module.eval()
+    with torch.no_grad():
+        module(torch.zeros(1, 3, size, size))
+    for h in handles:
+        h.remove()
+    module.train()
+    return total / 1e9
+
+
+def build(spec: dict, batch_size: int, crop: int, seed: int = 0):
+    torch.manual_seed(seed)
+    task = nucbench.create("pretext-task", "scale-classification", classifier=spec["classifier"])
+    backbone = nucbench.create("attention-backbone", spec["backbone"][0], **spec["backbone"][1])
+    regs = [
+        nucbench.create("regularizer", "sparsity"),
+        nucbench.create("regularizer", "smoothness"),
+        nucbench.create("regularizer", "equivariance", fraction=spec["equivariance_fraction"]),
+    ]
+    head = task.build_head()
+    precision = choose_precision("cpu", spec["precision"], channels_last=spec["channels_last"])
+    if precision.channels_last:
+        backbone.to(memory_format=torch.channels_last)
+        head.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(list(backbone.parameters()) + list(head.parameters()), lr=2e-4, weight_decay=1e-4)
+    rng = np.random.default_rng(seed)
+    tiles = [rng.integers(0, 256, size=(crop * 6, crop * 6, 3), dtype=np.uint8) for _ in range(2)]
+    sampler = task.make_sampler(tiles, batch_size=batch_size, crop_size=crop, seed=seed)
+    activation, attend, _ = build_attention(backbone, regs)
+
+    def step() -> None:
+        crops, targets = sampler.sample()
+        x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255)
+        x = x.contiguous(memory_format=torch.channels_last) if precision.channels_last else x.contiguous()
+        with autocast(precision):
+            a = backbone(x)
+            A = activation(a, update_stats=True)
+            loss = task.loss(head(task.head_input(x, A)), torch.from_numpy(targets))
+            ctx = RegularizerContext(images=x, confidence=a, attention=A, attend=attend, step=0)
+            for r in regs:
+                if r.weight:
+                    loss = loss + r.weight * r(ctx)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    f_macs = gmacs(backbone, crop) * batch_size * (1 + spec["equivariance_fraction"])
+    g_macs = gmacs(head, crop) * batch_size
+    tflop = 3 * 2 * (f_macs + g_macs) / 1e3
+    return step, precision, tflop, f_macs, g_macs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
+    parser.add_argument("--batch-size", type=int, default=24)
+    parser.add_argument("--crop", type=int, default=160)
+    parser.add_argument("--out", default=str(RESULTS / "ssl_train_speed.json"))
+    args = parser.parse_args()
+    info = machine_info()
+    built = {name: build(spec, args.batch_size, args.crop) for name, spec in CONFIGS.items()}
+    for step, *_ in built.values():
+        step()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in CONFIGS}
+    for _ in range(args.steps):  # interleaved, so background load hits both alike
+        for name, (step, *_rest) in built.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    rows = {}
+    for name, (_, precision, tflop, f_macs, g_macs) in built.items():
+        sec = float(np.median(times[name]))
+        rows[name] = {
+            **CONFIGS[name],
+            "precision_choice": precision.as_dict(),
+            "seconds_per_step": sec,
+            "step_times": times[name],
+            "samples_per_second": args.batch_size / sec,
+            "epoch_minutes_100_steps": 100 * sec / 60,
+            "tflop_per_step": tflop,
+            "forward_gmacs_F_per_step": f_macs,
+            "forward_gmacs_G_per_step": g_macs,
+        }
+        print(
+            f"{name:22s} {args.batch_size / sec:7.2f} samples/s  {sec:6.2f} s/step  "
+            f"epoch (100 steps) {100 * sec / 60:6.1f} min  {tflop:.3f} TFLOP/step  ({precision.dtype})"
+        )
+    ratio = rows["shipped"]["samples_per_second"] / rows["faithful-fp32-eager"]["samples_per_second"]
+    print(f"shipped / faithful fp32 eager: {ratio:.1f}x samples/s")
+    write_json(
+        args.out,
+        {
+            "machine": info,
+            "batch_size": args.batch_size,
+            "crop": args.crop,
+            "configs": rows,
+            "speedup": ratio,
+        },
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

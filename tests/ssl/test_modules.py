@@ -1,0 +1,113 @@
+"""Backbones, regularizers, tiled inference and precision choice, on tiny tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nucbench import RegularizerContext
+from nucbench.infer import predict_tiled
+from nucbench.precision import choose_precision
+
+
+def _ctx(attention, images=None, attend=None, confidence=None):
+    return RegularizerContext(
+        images=images, confidence=confidence, attention=attention, attend=attend, step=0
+    )
+
+
+def test_paper_backbone_has_the_papers_size(full_manager):
+    f = full_manager.create("attention-backbone", "dilated-resnet")
+    # stem 3·64·9 + 2·64 (BN) = 1856; 6 blocks × (2·64·64·9 + 4·64) = 6 × 73984 = 443904; head 65
+    assert sum(p.numel() for p in f.parameters()) == 1856 + 443904 + 65  # 445,825 ≈ 446 k
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("dilated-resnet", {"width": 4, "dilations": [1, 2]}),
+        ("dilated-lite", {"width": 4, "dilations": [1, 3]}),
+        ("dilated-lite", {"width": 4, "separable": True}),
+    ],
+)
+def test_backbones_map_any_size_to_one_channel(full_manager, name, params):
+    f = full_manager.create("attention-backbone", name, **params).eval()
+    assert f(torch.zeros(2, 3, 21, 34)).shape == (2, 1, 21, 34)
+
+
+def test_smoothness_is_zero_on_a_constant_map(full_manager):
+    reg = full_manager.create("regularizer", "smoothness")
+    assert float(reg(_ctx(torch.full((2, 1, 8, 8), 0.3)))) == 0.0
+
+
+def test_equivariance_is_zero_for_a_pointwise_backbone(full_manager):
+    conv = torch.nn.Conv2d(3, 1, 1)
+    images = torch.rand(4, 3, 8, 8)
+    attend = lambda x: torch.sigmoid(conv(x))  # noqa: E731  (a 1×1 conv commutes with flips/rotations)
+    reg = full_manager.create("regularizer", "equivariance")
+    assert float(reg(_ctx(attend(images), images=images, attend=attend))) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_sparsity_tau_is_the_batch_mean_percentile_and_ema_is_used_in_eval(full_manager):
+    s = full_manager.create("regularizer", "sparsity", eta=50, r=20)
+    # image 0: 0..15 (median 7.5), image 1: 100..115 (median 107.5); tau = mean = 57.5
+    a = torch.stack([torch.arange(16.0), torch.arange(100.0, 116.0)]).view(2, 1, 4, 4)
+    assert float(s.batch_tau(a)) == pytest.approx(57.5)
+    s.train()
+    A = s.activate(a, update_stats=True)
+    assert float(s.tau_ema) == pytest.approx(57.5)
+    assert float(A[0].max()) < 1e-6 and float(A[1].min()) > 1 - 1e-6  # far below / above tau
+    s.eval()
+    assert float(s.activate(torch.full((1, 1, 1, 1), 57.5))) == pytest.approx(0.5)
+
+
+def test_regularizers_have_gradients(full_manager):
+    backbone = full_manager.create("attention-backbone", "dilated-lite", width=4, dilations=[1])
+    images = torch.rand(3, 3, 16, 16)
+    sparsity = full_manager.create("regularizer", "sparsity", weight=1.0)
+    a = backbone(images)
+    A = sparsity.activate(a, update_stats=True)
+    attend = lambda x: sparsity.activate(backbone(x))  # noqa: E731
+    ctx = _ctx(A, images=images, attend=attend, confidence=a)
+    for name in ("sparsity", "smoothness", "equivariance", "hematoxylin-prior"):
+        reg = sparsity if name == "sparsity" else full_manager.create("regularizer", name)
+        backbone.zero_grad()
+        reg(ctx).backward(retain_graph=True)
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in backbone.parameters()), name
+
+
+def test_hematoxylin_target_is_high_on_purple_low_on_pink(full_manager):
+    reg = full_manager.create("regularizer", "hematoxylin-prior", percentile=50)
+    image = torch.empty(1, 3, 4, 4)
+    image[..., :2] = torch.tensor([80, 40, 130]).view(1, 3, 1, 1) / 255  # nucleus purple
+    image[..., 2:] = torch.tensor([235, 170, 200]).view(1, 3, 1, 1) / 255  # eosin pink
+    target = reg.target(image)
+    assert float(target[..., :2].min()) > 0.9 and float(target[..., 2:].max()) < 0.1
+
+
+def test_tiled_inference_equals_whole_image_inference():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 1, 5, padding=2, bias=False)  # receptive-field radius 2
+    image = np.random.default_rng(0).random((37, 45, 3)).astype(np.float32)
+    whole = conv(torch.from_numpy(image.transpose(2, 0, 1))[None])[0, 0].detach().numpy()
+    # overlap 8: each tile's outer 8 // 4 = 2 px along shared edges (the padded ones) get weight 0
+    tiled = predict_tiled(conv, image, tile=16, overlap=8)
+    assert np.abs(tiled - whole).max() < 1e-5
+
+
+def test_tiled_tta_of_an_equivariant_predictor_changes_nothing():
+    image = np.random.default_rng(1).random((20, 20, 3)).astype(np.float32)
+    plain = predict_tiled(lambda x: x[:, 1:2], image, tile=20, overlap=0)
+    tta = predict_tiled(lambda x: x[:, 1:2], image, tile=20, overlap=0, tta=True)
+    assert np.allclose(plain, tta, atol=1e-6)
+
+
+def test_precision_follows_the_cpu_check(monkeypatch):
+    import nucbench.precision as precision
+
+    monkeypatch.setattr(precision, "_cpu_bf16_supported", lambda: False)
+    assert choose_precision("cpu").dtype == "fp32"
+    monkeypatch.setattr(precision, "_cpu_bf16_supported", lambda: True)
+    assert choose_precision("cpu").dtype == "bf16"
+    assert choose_precision("cpu", "fp32").dtype == "fp32"  # the override wins
