@@ -535,11 +535,11 @@ def evaluate_folder(
         For a missing folder, unreadable or wrongly sized prediction, or a `gt` that is neither a
         folder nor a dataset; UnknownNameError for an unknown metric.
     """
+    specs = metrics if isinstance(metrics, Mapping) else load_metrics(metrics, manager=manager)
     predictions = prediction_files(pred_dir)
     items, description = ground_truth_items(gt, gt_params, manager=manager)
     if not items:
         raise InputError(f"--gt {gt}: no ground-truth images")
-    specs = metrics if isinstance(metrics, Mapping) else load_metrics(metrics, manager=manager)
     result = evaluate_items(items, predictions, specs, progress=progress)
     result.ground_truth, result.predictions = description, str(pred_dir)
     return result

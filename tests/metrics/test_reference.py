@@ -52,14 +52,18 @@ def test_hausdorff_is_exact_where_the_farthest_pixel_is_inside_the_object():
 
 
 def test_hausdorff_of_random_shapes_equals_brute_force():
+    # One to three ellipses per object: simple objects (one run per row) and not, overlapping,
+    # side by side, one above the other, nested.
     rng = np.random.default_rng(7)
-    for _ in range(20):
-        a = random_labels(rng, (20, 20), n=3) > 0
-        b = random_labels(rng, (20, 20), n=2) > 0
+    tested = 0
+    while tested < 80:
+        a = random_labels(rng, (24, 24), n=int(rng.integers(1, 4))) > 0
+        b = random_labels(rng, (24, 24), n=int(rng.integers(1, 4))) > 0
         if not (a.any() and b.any()):
             continue
         true, pred = a.astype(int), b.astype(int) * 4
         ov = Overlap(true, pred)
-        d2 = pair_hausdorff_sq(ObjectRuns(true, ov.true_ids), ObjectRuns(pred, ov.pred_ids),
-                               np.array([0]), np.array([0]))
+        runs_true, runs_pred = ObjectRuns(true, ov.true_ids), ObjectRuns(pred, ov.pred_ids)
+        d2 = pair_hausdorff_sq(runs_true, runs_pred, np.array([0]), np.array([0]))
         assert np.sqrt(d2[0]) == pytest.approx(brute_force_hausdorff(a, b), abs=1e-12)
+        tested += 1
