@@ -33,6 +33,10 @@ def _ratio(numerator: float, denominator: float, n_true: int, n_pred: int) -> fl
     return numerator / denominator
 
 
+def _dq(n_true: int, n_pred: int, tp: int) -> float:
+    return _ratio(tp, tp + 0.5 * (n_pred - tp) + 0.5 * (n_true - tp), n_true, n_pred)
+
+
 def dq(true_labels: np.ndarray, pred_labels: np.ndarray) -> float:
     """Detection quality ``DQ = TP / (TP + FP/2 + FN/2)``, the F1 score of the matching; higher is better.
 
@@ -58,7 +62,7 @@ def dq(true_labels: np.ndarray, pred_labels: np.ndarray) -> float:
     0.6666666666666666
     """
     n_true, n_pred, tp, _ = _counts(true_labels, pred_labels)
-    return _ratio(tp, tp + 0.5 * (n_pred - tp) + 0.5 * (n_true - tp), n_true, n_pred)
+    return _dq(n_true, n_pred, tp)
 
 
 def sq(true_labels: np.ndarray, pred_labels: np.ndarray) -> float:
@@ -112,7 +116,8 @@ def pq(true_labels: np.ndarray, pred_labels: np.ndarray) -> float:
     >>> pq(np.array([[1, 1, 1, 0, 2]]), np.array([[1, 1, 1, 1, 0]]))  # DQ 1/1.5 × SQ 3/4
     0.5
     """
-    return dq(true_labels, pred_labels) * sq(true_labels, pred_labels)
+    n_true, n_pred, tp, iou_sum = _counts(true_labels, pred_labels)
+    return _dq(n_true, n_pred, tp) * _ratio(iou_sum, tp, n_true, n_pred)
 
 
 def precision(true_labels: np.ndarray, pred_labels: np.ndarray) -> float:
