@@ -74,7 +74,8 @@ def step_tflop(config: ExperimentConfig) -> float:
 
 def run_one(config_path: Path, seed: int, *, eval_only: bool) -> dict:
     base = resolve_config_paths(load_config(config_path, ExperimentConfig), config_path)
-    config = base.model_copy(update={"seed": seed, "name": f"{base.name}-s{seed}"})
+    name = base.name if seed == base.seed else f"{base.name}-s{seed}"  # the YAML's own seed keeps its name
+    config = base.model_copy(update={"seed": seed, "name": name})
     run_dir = Path(config.output_dir) / config.name
     started = time.perf_counter()
     if not eval_only:

@@ -33,9 +33,9 @@ CONFIGS = {
         "channels_last": False,
     },
     "shipped": {
-        "backbone": ("dilated-lite", {"width": 24, "stride": 2}),
-        "classifier": "resnet18",
-        "equivariance_fraction": 0.34,
+        "backbone": ("dilated-lite", {"width": 16, "stride": 2}),
+        "classifier": "regnetx_002",
+        "equivariance_fraction": 0.25,
         "precision": "auto",
         "channels_last": True,
     },

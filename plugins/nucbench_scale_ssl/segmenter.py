@@ -20,7 +20,7 @@ from nucbench import InputError, create
 __all__ = ["ScaleSSLSegmenter", "SHIPPED_WEIGHTS"]
 
 #: The shipped model, inside this package.
-SHIPPED_WEIGHTS = "weights/scale-ssl.pt"
+SHIPPED_WEIGHTS = "scale-ssl.pt"
 
 
 class ScaleSSLSegmenter:

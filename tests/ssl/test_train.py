@@ -119,3 +119,25 @@ def test_nan_loss_stops_with_the_term_named(tmp_path):
     with pytest.raises(TrainingDiverged, match="'exploding'"):
         train(config, manager=manager, progress=False)
     assert not (tmp_path / "runs/tiny/checkpoint.pt").exists()
+
+
+def test_segmenter_loads_a_trained_checkpoint_and_segments_any_size(runs):
+    from nucbench.plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    manager.load_file(TINY_PLUGIN)
+    segmenter = manager.create("segmenter", "scale-ssl", checkpoint=str(runs / "runs/full/best.pt"), tile=32,
+                               overlap=8, tta=True)
+    image = manager.create("dataset", "tiny-blobs", n=1)[0].image[:40, :50]
+    labels = segmenter.segment(image)
+    assert labels.shape == (40, 50) and labels.dtype.kind in "iu"
+    attention = segmenter.attention(image)
+    assert attention.min() >= 0.0 and attention.max() <= 1.0
+
+
+def test_segmenter_reports_a_missing_checkpoint(tmp_path):
+    from nucbench import InputError
+    from nucbench.plugins import get_plugin_manager
+
+    with pytest.raises(InputError, match="no such file"):
+        get_plugin_manager().create("segmenter", "scale-ssl", checkpoint=str(tmp_path / "nope.pt"))

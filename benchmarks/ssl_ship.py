@@ -1,0 +1,54 @@
+"""Ship a trained model: copy a run's ``best.pt`` into the ``nucbench_scale_ssl`` package.
+
+Writes ``plugins/nucbench_scale_ssl/scale-ssl.pt`` (F's weights, the activation state, the tuned
+post-processing; what ``--method scale-ssl`` loads by default) and ``scale-ssl.json`` beside it
+(provenance: the run's config, epoch, validation Dice and AJI, tuned parameters, size, commit).
+
+    python benchmarks/ssl_ship.py runs/m-proposed-lite-s0/best.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from ssl_common import REPO, git_commit, write_json
+
+from nucbench.train import atomic_save
+
+PACKAGE = REPO / "plugins" / "nucbench_scale_ssl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path, help="a best.pt written by nucbench train (tuned)")
+    args = parser.parse_args()
+    state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    if "val_aji" not in state:
+        parser.error(f"{args.checkpoint}: post-processing not tuned yet (run nucbench train --resume)")
+    out = atomic_save(state, PACKAGE / "scale-ssl.pt")
+    run_dir = args.checkpoint.parent
+    config = json.loads((run_dir / "config.json").read_text())
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    write_json(
+        PACKAGE / "scale-ssl.json",
+        {
+            "source_checkpoint": str(args.checkpoint),
+            "experiment": config,
+            "epochs_trained": history[-1]["epoch"],
+            "best_epoch": state["epoch"],
+            "val_dice": state["val_dice"],
+            "val_aji_tuned": state["val_aji"],
+            "post_processor": state["post_processor"],
+            "bytes": out.stat().st_size,
+            "git_commit": git_commit(),
+            "history": history,
+        },
+    )
+    print(f"shipped {args.checkpoint} -> {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()
