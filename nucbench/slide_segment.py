@@ -72,7 +72,7 @@ __all__ = [
 SLIDE_SUFFIXES: tuple[str, ...] = (".svs", ".ndpi", ".mrxs", ".vms", ".vmu", ".scn", ".svslide", ".bif")
 
 #: Version of the per-tile file layout; a work folder of another version is not reused.
-_WORK_VERSION = 1
+_WORK_VERSION = 2
 
 
 def is_slide_path(path: str | os.PathLike[str]) -> bool:
@@ -336,6 +336,7 @@ class TileJob:
     tile: SlideTile
     result: str
     overview_scale: float
+    id_seed: str
 
 
 @dataclass(frozen=True)
@@ -354,8 +355,10 @@ def run_tile(job: TileJob) -> TileSummary:
     The file holds, for the kept nuclei in ascending label order: ``rings`` (all polygon vertices,
     level-0 ``x, y``), ``offsets`` (ring ``i`` is ``rings[offsets[i]:offsets[i+1]]``),
     ``centroids`` (level-0 ``x, y``), ``values`` (one column per
-    :data:`nucbench.export.MEASUREMENTS`), plus the tile's core downsampled for the overview
-    (``overview`` and its ``overview_corner``) and the counts.
+    :data:`nucbench.export.MEASUREMENTS`), the same nuclei encoded for the outputs (``features``:
+    UTF-8 GeoJSON Features joined by ``",\\n"``; ``rows``: UTF-8 CSV rows without their id,
+    joined by newlines), the tile's core downsampled for the overview (``overview`` and its
+    ``overview_corner``) and the counts.
 
     Raises
     ------
@@ -363,9 +366,16 @@ def run_tile(job: TileJob) -> TileSummary:
         If the segmenter returns something other than integer labels of the tile's size.
     """
     import shapely
-    from scipy import ndimage as ndi
 
-    from nucbench.export import MEASUREMENTS, clean_polygons, mask_to_polygon, measure_nuclei
+    from nucbench.export import (
+        MEASUREMENTS,
+        detection_feature,
+        format_row,
+        label_outlines,
+        measure_nuclei,
+        object_uuid,
+        rings_to_polygons,
+    )
     from nucbench.export._atomic import atomic_path
 
     start = time.perf_counter()
@@ -384,30 +394,25 @@ def run_tile(job: TileJob) -> TileSummary:
         )
     keep, n_too_large = select_whole_objects(labels, tile)
     kept_labels = np.where(np.isin(labels, keep), labels, 0)
-    boxes = ndi.find_objects(kept_labels)
-    rings = []
-    for label in keep:
-        box = boxes[label - 1]
-        ring = mask_to_polygon(kept_labels[box] == label)
-        rings.append(None if ring is None else ring + (box[1].start, box[0].start))
-    outlines = clean_polygons(rings, simplify=0.25)  # working pixels of the tile
+    rings, counts = label_outlines(kept_labels, keep)
+    outlines = rings_to_polygons(rings, counts)  # in the tile's working pixels
     measured = measure_nuclei(image, kept_labels, mpp=job.mpp, outlines=outlines)
-    d = job.downsample
-    present = [i for i, g in enumerate(outlines) if g is not None]
-    level0 = shapely.transform(np.array([outlines[i] for i in present] + [None], dtype=object)[:-1],
-                               lambda xy: xy * d + (tile.x, tile.y))
-    polygons = clean_polygons(level0, grid_size=0.01)
-    columns = [name for name, _ in MEASUREMENTS]
-    table = np.column_stack([measured[c] for c in columns])
-    coords, offsets, centroids, rows = [], [0], [], []
-    for i, polygon in zip(present, polygons, strict=True):
-        if polygon is None:
-            continue
-        ring = shapely.get_coordinates(polygon.exterior)
-        coords.append(ring)
-        offsets.append(offsets[-1] + len(ring))
-        centroids.append(polygon.centroid.coords[0])
-        rows.append(table[i])
+    # Level-0 coordinates, rounded to the 0.01 px the GeoJSON keeps.
+    level0 = np.round(rings * job.downsample + (tile.x, tile.y), 2)
+    polygons = rings_to_polygons(level0, counts, grid_size=0.01)
+    ok = np.array([p is not None for p in polygons], dtype=bool)
+    coords = [shapely.get_coordinates(p.exterior) for p in polygons[ok]]
+    centroids = shapely.get_coordinates(shapely.centroid(polygons[ok]))
+    values = np.column_stack([measured[name] for name, _ in MEASUREMENTS])[ok]
+    # Encode the GeoJSON features and CSV rows here, in parallel across workers; the merge only
+    # concatenates them.
+    display = [name for _, name in MEASUREMENTS]
+    features, rows = [], []
+    for i, (ring, (cx, cy), row) in enumerate(zip(coords, centroids, values.tolist(), strict=True)):
+        feature = detection_feature(ring, dict(zip(display, row, strict=True)),
+                                    object_id=object_uuid(job.id_seed, f"{tile.name}:{i}"))
+        features.append(json.dumps(feature, ensure_ascii=False))
+        rows.append(format_row([tile.name, round(cx, 2), round(cy, 2), *row]))
 
     x0, y0, x1, y1 = tile.core
     s = job.overview_scale
@@ -423,9 +428,11 @@ def run_tile(job: TileJob) -> TileSummary:
         np.savez(
             f,
             rings=np.concatenate(coords) if coords else np.zeros((0, 2)),
-            offsets=np.asarray(offsets, np.int64),
-            centroids=np.asarray(centroids, float).reshape(-1, 2),
-            values=np.asarray(rows, float).reshape(-1, len(columns)),
+            offsets=np.concatenate([[0], np.cumsum([len(c) for c in coords])]).astype(np.int64),
+            centroids=centroids.reshape(-1, 2),
+            values=values.reshape(-1, len(MEASUREMENTS)),
+            features=np.frombuffer(",\n".join(features).encode("utf-8"), np.uint8),
+            rows=np.frombuffer("\n".join(rows).encode("utf-8"), np.uint8),
             overview=overview,
             overview_corner=np.asarray([ox0, oy0], np.int64),
             counts=np.asarray([len(keep), len(coords), n_too_large], np.int64),
@@ -692,7 +699,7 @@ def segment_slide(
     # --- segment the tiles not done yet -------------------------------------------------------
     jobs = [
         TileJob(str(path.resolve()), mpp, magnification, downsample, work_mpp, job_segmenter, label, t,
-                str(work_dir / f"{t.name}.npz"), overview_scale)
+                str(work_dir / f"{t.name}.npz"), overview_scale, id_seed=f"{path.name}:{the_region}")
         for t in tissue_tiles
     ]
     pending = [j for j in jobs if not Path(j.result).is_file()]
@@ -727,7 +734,7 @@ def segment_slide(
     start = time.perf_counter()
     geojson, csv_path, overlay = (out / f"{stem}.geojson", out / f"{stem}.csv", out / f"{stem}.overlay.png")
     n_nuclei, n_too_large = _merge(jobs, the_region, downsample, overview_scale, (grid_w, grid_h),
-                                   geojson, csv_path, overlay, id_seed=f"{path.name}:{the_region}")
+                                   geojson, csv_path, overlay)
     merge_s = time.perf_counter() - start
     megapixels = sum((t.core[2] - t.core[0]) * (t.core[3] - t.core[1]) for t in tissue_tiles) / 1e6
     return SlideResult(geojson, csv_path, overlay, work_dir, n_nuclei, len(tiles), len(tissue_tiles),
@@ -742,38 +749,36 @@ def _level0_tile(tile: SlideTile, downsample: float) -> Any:
 
 def _merge(jobs: Sequence[TileJob], region: tuple[int, int, int, int], downsample: float,
            overview_scale: float, grid_size: tuple[int, int], geojson: Path, csv_path: Path,
-           overlay: Path, *, id_seed: str) -> tuple[int, int]:
+           overlay: Path) -> tuple[int, int]:
+    """Stream the tile files, in tile order, into the GeoJSON, the CSV and the overlay."""
     from nucbench.export import MEASUREMENTS, DetectionWriter, OverlayCanvas, TableWriter
 
-    columns = [name for name, _ in MEASUREMENTS]
-    display = [name for _, name in MEASUREMENTS]
-    header = ["id", "tile", "centroid_x", "centroid_y", *columns]
+    header = ["id", "tile", "centroid_x", "centroid_y", *(name for name, _ in MEASUREMENTS)]
     canvas = OverlayCanvas(round(grid_size[0] / overview_scale), round(grid_size[1] / overview_scale))
     to_overview = downsample * overview_scale
     n_nuclei = n_too_large = 0
-    with DetectionWriter(geojson, id_seed=id_seed) as features, TableWriter(csv_path, header) as table:
+    with DetectionWriter(geojson) as features, TableWriter(csv_path, header) as table:
         for job in jobs:
             try:
                 with np.load(job.result) as data:
-                    rings, offsets, centroids = data["rings"], data["offsets"], data["centroids"]
-                    values, counts = data["values"], data["counts"]
+                    rings, offsets, counts = data["rings"], data["offsets"], data["counts"]
+                    encoded = data["features"].tobytes().decode("utf-8")
+                    rows = data["rows"].tobytes().decode("utf-8")
                     overview, corner = data["overview"], data["overview_corner"]
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
                 raise InputError(
                     f"{job.result}: unreadable tile result ({exc}); delete it and run again to redo the tile"
                 ) from None
+            n = len(offsets) - 1
             n_too_large += int(counts[2])
             if overview.size:
                 canvas.paste(overview, (int(corner[0]), int(corner[1])))
-            for i in range(len(offsets) - 1):
-                ring = rings[offsets[i]:offsets[i + 1]]
-                row = [float(v) for v in values[i]]
-                features.add(ring, dict(zip(display, row, strict=True)))
+            features.add_encoded(encoded, n)
+            for row in rows.split("\n") if n else ():
                 n_nuclei += 1
-                cx, cy = (round(float(v), 2) for v in centroids[i])
-                table.add({"id": n_nuclei, "tile": job.tile.name, "centroid_x": cx, "centroid_y": cy,
-                           **dict(zip(columns, row, strict=True))})
-                canvas.draw_ring((ring - (region[0], region[1])) / to_overview)
+                table.add_line(f"{n_nuclei},{row}")
+            for i in range(n):
+                canvas.draw_ring((rings[offsets[i]:offsets[i + 1]] - (region[0], region[1])) / to_overview)
         canvas.save(overlay)
     return n_nuclei, n_too_large
 

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["DetectionWriter", "detection_feature", "NUCLEUS_CLASS"]
+__all__ = ["DetectionWriter", "detection_feature", "object_uuid", "NUCLEUS_CLASS"]
 
 #: The classification given to every nucleus: QuPath's built-in "Nucleus"-like class, in blue.
 NUCLEUS_CLASS: dict[str, Any] = {"name": "Nucleus", "color": [32, 96, 255]}
@@ -31,6 +31,17 @@ _NAMESPACE = uuid.UUID("6f1a3c52-8d0e-4b57-9a3e-2f4d1c7b9e10")
 def _number(value: float) -> float | None:
     value = float(value)
     return float(f"{value:.6g}") if math.isfinite(value) else None
+
+
+def object_uuid(seed: str, key: object) -> str:
+    """A deterministic UUID for the object `key` of an output named by `seed` (QuPath's ``id``).
+
+    Examples
+    --------
+    >>> object_uuid("slide.svs", 0) == object_uuid("slide.svs", 0) != object_uuid("slide.svs", 1)
+    True
+    """
+    return str(uuid.uuid5(_NAMESPACE, f"{seed}:{key}"))
 
 
 def detection_feature(ring: np.ndarray, measurements: Mapping[str, float], *,
@@ -114,14 +125,24 @@ class DetectionWriter:
         self._file.write('{"type": "FeatureCollection", "features": [')
         return self
 
-    def add(self, ring: np.ndarray, measurements: Mapping[str, float]) -> None:
-        """Append one detection (see :func:`detection_feature`)."""
-        assert self._file is not None, "use DetectionWriter in a with block"
-        object_id = str(uuid.uuid5(_NAMESPACE, f"{self.id_seed}:{self.count}"))
+    def add(self, ring: np.ndarray, measurements: Mapping[str, float], *,
+            object_id: str | None = None) -> None:
+        """Append one detection (see :func:`detection_feature`); its id defaults to one from `id_seed`."""
+        if object_id is None:
+            object_id = object_uuid(self.id_seed, self.count)
         feature = detection_feature(ring, measurements, classification=self.classification,
                                     object_id=object_id)
-        self._file.write(("\n" if self.count == 0 else ",\n") + json.dumps(feature, ensure_ascii=False))
-        self.count += 1
+        self.add_encoded(json.dumps(feature, ensure_ascii=False), 1)
+
+    def add_encoded(self, text: str, n: int) -> None:
+        """Append `n` detections already encoded as JSON Features joined by ``",\\n"``.
+
+        This lets workers encode their tiles' features in parallel while one writer streams them.
+        """
+        assert self._file is not None, "use DetectionWriter in a with block"
+        if n:
+            self._file.write(("\n" if self.count == 0 else ",\n") + text)
+            self.count += n
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -123,21 +123,14 @@ def measure_nuclei(image: np.ndarray, labels: np.ndarray, *, mpp: float,
     with np.errstate(divide="ignore", invalid="ignore"):
         eccentricity = np.where(l1 > 0, np.sqrt(np.clip(1 - l2 / l1, 0, 1)), 0.0)
 
-    hed = rgb2hed(image).reshape(-1, 3)[where]
+    hed = rgb2hed(image.reshape(-1, 3)[where][:, None, :])[:, 0, :]  # object pixels only
     hematoxylin, eosin = total(hed[:, 0]) / safe, total(hed[:, 1]) / safe
 
     if outlines is None:
-        from scipy import ndimage as ndi
+        from nucbench.export.polygons import label_outlines, rings_to_polygons
 
-        from nucbench.export.polygons import clean_polygons, mask_to_polygon
-
-        boxes = ndi.find_objects(labels)
-        rings = []
-        for label in ids:
-            box = boxes[label - 1]
-            ring = mask_to_polygon(labels[box] == label)
-            rings.append(None if ring is None else ring + (box[1].start, box[0].start))
-        outlines = clean_polygons(rings)
+        coords, counts = label_outlines(labels, ids)
+        outlines = rings_to_polygons(coords, counts)
     if len(outlines) != n:
         raise InputError(f"`outlines` has {len(outlines)} entries for {n} objects")
     geoms = np.array(list(outlines) + [None], dtype=object)[:-1]

@@ -59,5 +59,5 @@ class OverlayCanvas:
         """Write the canvas as PNG, atomically; returns `path`."""
         path = Path(path)
         with atomic_path(path) as tmp:
-            self.image.save(tmp, format="PNG")
+            self.image.save(tmp, format="PNG", compress_level=3)
         return path

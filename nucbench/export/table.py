@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import uuid
@@ -11,7 +12,27 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-__all__ = ["TableWriter"]
+__all__ = ["TableWriter", "format_cell", "format_row"]
+
+
+def format_cell(value: object, decimals: int = 6) -> object:
+    """A float with `decimals` significant digits (empty when not finite); anything else as is."""
+    if isinstance(value, float):
+        return f"{value:.{decimals}g}" if math.isfinite(value) else ""
+    return value
+
+
+def format_row(cells: Sequence[object], decimals: int = 6) -> str:
+    """One CSV line (without its line end), quoted as :mod:`csv` quotes it.
+
+    Examples
+    --------
+    >>> format_row(["c0001_r0002", 12.3456789, float("nan"), "a,b"])
+    'c0001_r0002,12.3457,,"a,b"'
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([format_cell(c, decimals) for c in cells])
+    return buffer.getvalue()
 
 
 class TableWriter:
@@ -52,15 +73,16 @@ class TableWriter:
         self._writer.writerow(self.columns)
         return self
 
-    def _cell(self, value: object) -> object:
-        if isinstance(value, float):
-            return f"{value:.{self.decimals}g}" if math.isfinite(value) else ""
-        return value
-
     def add(self, row: Mapping[str, object]) -> None:
         """Append one row (a value for every column)."""
         assert self._writer is not None, "use TableWriter in a with block"
-        self._writer.writerow([self._cell(row[c]) for c in self.columns])
+        self._writer.writerow([format_cell(row[c], self.decimals) for c in self.columns])
+        self.count += 1
+
+    def add_line(self, line: str) -> None:
+        """Append one row already formatted (:func:`format_row`), without its line end."""
+        assert self._file is not None, "use TableWriter in a with block"
+        self._file.write(line + "\n")
         self.count += 1
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

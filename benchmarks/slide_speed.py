@@ -1,0 +1,192 @@
+"""Whole-slide segmentation speed: Mpx/s and nuclei/s on the two SVS slides, local and Dask.
+
+For each slide (``CMU-1-Small-Region.svs`` at its 20x; ``TCGA-CR-7395-01A-01-TS1.svs``, whose
+metadata has no resolution, read with ``--mpp 0.5``, an assumption that only scales the
+segmenter's size parameters) the script runs :func:`nucbench.slide_segment.segment_slide` over
+the whole slide with a registered segmenter (default ``cellprofiler-style``, the tuned classical
+baseline) and every tile recomputed (``overwrite=True``), with
+
+- ``local``: the local executor, one process;
+- ``dask-1`` / ``dask-2``: a Dask LocalCluster of 1 and 2 worker processes (one thread each),
+  started before the clock starts (its start-up time is recorded separately).
+
+In the same process it first times the *baseline*: reading the same tissue tiles and calling the
+segmenter on each, with no stitching, polygons or export; the ratio ``pipeline / baseline``
+is the cost of everything the slide pipeline adds. Throughput counts the working-magnification
+megapixels of the tissue tiles' cores (each slide pixel once) and the nuclei written, over the
+wall-clock time of the whole call (tissue detection, tiles, merge). BLAS/OpenMP are limited to
+one thread per process so that two workers use two cores. The machine is shared: the 1-minute
+load average before and after each slide is recorded.
+
+Usage::
+
+    .venv/bin/python benchmarks/slide_speed.py            # writes benchmarks/results/slide_speed.json
+    .venv/bin/python benchmarks/slide_speed.py --segmenter otsu --configs local dask-2
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+#: (file, level-0 mpp override or None) of each slide.
+SLIDES = [("CMU-1-Small-Region.svs", None), ("TCGA-CR-7395-01A-01-TS1.svs", 0.5)]
+CONFIGS = {"local": ("local", {}), "dask-1": ("dask", {"n_workers": 1}), "dask-2": ("dask", {"n_workers": 2})}
+
+
+def machine() -> dict[str, Any]:
+    """Platform, CPU model, cores, torch CPU capability, date (UTC), git commit, command line."""
+    import torch
+
+    cpu = platform.processor() or "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
+        commit += "-dirty" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_model": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git_commit": commit,
+        "command": " ".join(["python", *sys.argv]),
+    }
+
+
+def baseline(slide_path: Path, mpp: float | None, segmenter_name: str, tile_size: int,
+             overlap: int) -> dict[str, Any]:
+    """Read every tissue tile and segment it, in this process: no stitching, polygons or export."""
+    import nucbench
+    from nucbench.data.slides import Slide
+    from nucbench.data.tissue import Tile, slide_tissue_mask, tile_tissue_fractions
+    from nucbench.slide_segment import plan_tiles
+
+    segmenter = nucbench.create("segmenter", segmenter_name)
+    start = time.perf_counter()
+    with Slide(slide_path, mpp=mpp) as slide:
+        tiles = plan_tiles((0, 0, *slide.dimensions), tile_size, overlap, 1.0)
+        mask, down = slide_tissue_mask(slide)
+        boxes = [Tile(t.col, t.row, t.x, t.y, t.w, t.h) for t in tiles]
+        fractions = tile_tissue_fractions(boxes, mask, mask_downsample=down)
+        keep = [t for t, f in zip(tiles, fractions, strict=True) if f >= 0.01]
+        for t in keep:
+            segmenter.segment(slide.read_region(t.x, t.y, t.w, t.h), mpp=slide.mpp)
+    wall = time.perf_counter() - start
+    megapixels = sum((t.core[2] - t.core[0]) * (t.core[3] - t.core[1]) for t in keep) / 1e6
+    return {"wall_s": round(wall, 2), "megapixels": round(megapixels, 3),
+            "mpx_per_s": round(megapixels / wall, 3), "tiles": len(keep)}
+
+
+def run_config(slide_path: Path, mpp: float | None, segmenter: str, config: str, out: Path,
+               tile_size: int, overlap: int) -> dict[str, Any]:
+    import nucbench
+    from nucbench.slide_segment import segment_slide
+
+    name, params = CONFIGS[config]
+    start = time.perf_counter()
+    executor = nucbench.create("executor", name, progress=False, **params)
+    startup = time.perf_counter() - start
+    try:
+        start = time.perf_counter()
+        result = segment_slide(slide_path, segmenter, out, mpp=mpp, tile_size=tile_size, overlap=overlap,
+                               executor=executor, overwrite=True, progress=False)
+        wall = time.perf_counter() - start
+    finally:
+        executor.close()
+    return {
+        "config": config,
+        "executor_startup_s": round(startup, 2),
+        "wall_s": round(wall, 2),
+        "tiles_s": round(result.segment_s, 2),
+        "merge_s": round(result.merge_s, 2),
+        "megapixels": round(result.megapixels, 3),
+        "nuclei": result.n_nuclei,
+        "tissue_tiles": result.n_tissue_tiles,
+        "too_large": result.n_too_large,
+        "mpx_per_s": round(result.megapixels / wall, 3),
+        "nuclei_per_s": round(result.n_nuclei / wall, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--segmenter", default="cellprofiler-style")
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    p.add_argument("--tile-size", type=int, default=1024)
+    p.add_argument("--overlap", type=int, default=64)
+    p.add_argument("--wsi-root", type=Path, default=REPO.parent / "shared" / "data" / "wsi")
+    p.add_argument("--out", type=Path, default=RESULTS / "slide_speed.json")
+    args = p.parse_args(argv)
+
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "segmenter": args.segmenter,
+        "tile_size": args.tile_size,
+        "overlap": args.overlap,
+        "slides": [],
+    }
+    work = Path(tempfile.mkdtemp(prefix="slide_speed_"))
+    try:
+        for file, mpp in SLIDES:
+            path = args.wsi_root / file
+            load_before = os.getloadavg()[0]
+            base = baseline(path, mpp, args.segmenter, args.tile_size, args.overlap)
+            print(f"{file}: baseline (read + segment only) {base['wall_s']} s, {base['mpx_per_s']} Mpx/s",
+                  flush=True)
+            rows = []
+            for config in args.configs:
+                row = run_config(path, mpp, args.segmenter, config, work / config, args.tile_size,
+                                 args.overlap)
+                row["pipeline_over_baseline"] = round(row["wall_s"] / base["wall_s"], 3)
+                rows.append(row)
+                print(f"{file}: {config:7s} {row['wall_s']:7.2f} s  {row['mpx_per_s']:6.3f} Mpx/s  "
+                      f"{row['nuclei_per_s']:8.1f} nuclei/s  ({row['nuclei']} nuclei, "
+                      f"{row['pipeline_over_baseline']}× baseline)", flush=True)
+            local = next((r for r in rows if r["config"] == "local"), None)
+            for row in rows:
+                if local is not None:
+                    row["speedup_vs_local"] = round(local["wall_s"] / row["wall_s"], 3)
+            report["slides"].append({
+                "slide": file, "mpp_override": mpp, "baseline": base, "runs": rows,
+                "load_avg_1min_before": round(load_before, 2),
+                "load_avg_1min_after": round(os.getloadavg()[0], 2),
+            })
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(args.out)
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
