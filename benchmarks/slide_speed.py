@@ -3,8 +3,9 @@
 For each slide (``CMU-1-Small-Region.svs`` at its 20x; ``TCGA-CR-7395-01A-01-TS1.svs``, a reduced
 TCGA slide whose metadata has no resolution, read with ``--mpp 1.0``: an assumption from its nuclei,
 about 7 px across, which only scales the segmenter's size parameters) the script runs
-:func:`nucbench.slide_segment.segment_slide` over the whole slide with a registered segmenter (default ``cellprofiler-style``, the tuned classical
-baseline) and every tile recomputed (``overwrite=True``), with
+:func:`nucbench.slide_segment.segment_slide` over the whole slide with a registered segmenter
+(default ``cellprofiler-style``, the tuned classical baseline) and every tile recomputed
+(``overwrite=True``), with
 
 - ``local``: the local executor, one process;
 - ``dask-1`` / ``dask-2``: a Dask LocalCluster of 1 and 2 worker processes (one thread each),
