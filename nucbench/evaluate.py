@@ -316,7 +316,8 @@ class GroundTruthItem:
         Where it comes from (a path, or ``dataset[index]``), for messages.
     load : callable
         ``load(shape)`` → H×W labels. `shape` is the prediction's ``(H, W)`` when there is one,
-        else ``None``; only XML annotations need it, and without it they look for the image.
+        else ``None``. Only XML annotations use it, and only when no image ``<id>.*`` lies beside
+        the XML or in ``../images`` (the image's size comes first).
     """
 
     id: str
@@ -335,19 +336,41 @@ def _image_next_to(xml: Path) -> Path | None:
     return None
 
 
-def _xml_item(path: Path) -> GroundTruthItem:
-    def load(shape: tuple[int, int] | None) -> np.ndarray:
-        from nucbench.data.annotations import read_monuseg_xml
+def _image_shape(path: Path) -> tuple[int, int]:
+    """(H, W) of an image file, from its header where possible."""
+    if path.suffix.lower() == ".npy":
+        return tuple(np.load(path, mmap_mode="r").shape[:2])  # type: ignore[return-value]
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.height, image.width
+    except Exception:  # let the project's reader report what is wrong with the file
         from nucbench.data.io import read_image
 
+        return read_image(path).shape[:2]  # type: ignore[return-value]
+
+
+def _xml_item(path: Path) -> GroundTruthItem:
+    def load(shape: tuple[int, int] | None) -> np.ndarray:
+        from nucbench.data.annotations import parse_monuseg_xml, read_monuseg_xml
+
+        image = _image_next_to(path)
+        if image is not None:  # the image fixes the size; a prediction of another size is an error
+            return read_monuseg_xml(path, _image_shape(image))
         if shape is None:
-            image = _image_next_to(path)
-            if image is None:
-                raise InputError(
-                    f"{path}: cannot tell the image size for this annotation: its prediction is "
-                    f"missing and there is no image {path.stem}.* beside it or in ../images"
-                )
-            shape = read_image(image).shape[:2]
+            raise InputError(
+                f"{path}: cannot tell the image size for this annotation: its prediction is "
+                f"missing and there is no image {path.stem}.* beside it or in ../images"
+            )
+        regions = parse_monuseg_xml(path)
+        right = max(float(r.x.max()) for r in regions)
+        bottom = max(float(r.y.max()) for r in regions)
+        if right > shape[1] or bottom > shape[0]:
+            raise InputError(
+                f"{path}: annotation reaches x={right:g}, y={bottom:g}, beyond the "
+                f"{shape[0]}×{shape[1]} prediction; is the prediction of another size?"
+            )
         return read_monuseg_xml(path, shape)
 
     return GroundTruthItem(path.stem, str(path), load)

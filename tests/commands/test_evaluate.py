@@ -160,16 +160,26 @@ def test_bad_folders_are_one_line_errors(folders, tmp_path, capsys, pred, gt, me
     assert message in err and len(err.strip().splitlines()) == 1, err
 
 
-def test_xml_without_prediction_or_image_cannot_be_sized(monuseg_test, tmp_path, capsys):
-    gt = tmp_path / "annotations"
+def test_xml_ground_truth_takes_its_size_from_the_image(monuseg_test, tmp_path, capsys):
+    gt, pred = tmp_path / "annotations", tmp_path / "pred"
     gt.mkdir()
-    xml = sorted((monuseg_test / "annotations").glob("*.xml"))[0]
-    (gt / xml.name).write_bytes(xml.read_bytes())
-    (tmp_path / "pred").mkdir()
-    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(gt)]) == 2
+    pred.mkdir()
+    xml = monuseg_test / "annotations" / "TCGA-HT-8564-01Z-00-DX1.xml"
+    (gt / xml.name).symlink_to(xml)
+    # no prediction and no image: the size is unknown
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt)]) == 2
     assert "cannot tell the image size" in capsys.readouterr().err
-    # with the image beside it (../images), the missing prediction is scored as empty
+    # a prediction too small for the annotation, and no image to compare it with
+    write_label_image(pred / f"{xml.stem}.png", np.zeros((100, 100), np.int32))
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt)]) == 2
+    assert "beyond the 100×100 prediction" in capsys.readouterr().err
+    # with the image in ../images, its size rules: the prediction is of another size
     (tmp_path / "images").mkdir()
     Image.new("RGB", (1000, 1000)).save(tmp_path / "images" / f"{xml.stem}.png")
-    result = run_json(["--pred", str(tmp_path / "pred"), "--gt", str(gt), "--metric", "aji"], capsys)
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt)]) == 2
+    err = capsys.readouterr().err
+    assert f"{xml.stem}.png: prediction is 100×100 but its ground truth" in err and "1000×1000" in err
+    # and a missing prediction is scored as an empty one of that size
+    (pred / f"{xml.stem}.png").unlink()
+    result = run_json(["--pred", str(pred), "--gt", str(gt), "--metric", "aji"], capsys)
     assert result["missing_predictions"] == [xml.stem] and result["mean"]["aji"] == 0.0
