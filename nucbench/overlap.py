@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from nucbench.errors import InputError
 __all__ = ["Overlap", "check_label_image", "check_label_pair"]
 
 _SHARED: ContextVar[Overlap | None] = ContextVar("nucbench_shared_overlap", default=None)
+_T = TypeVar("_T")
 
 #: Largest dense (true id × pred id) table counted with one bincount; beyond it ids are compacted.
 _DENSE_CAP = 1 << 23
@@ -250,11 +252,11 @@ class Overlap:
         """Intersection over union of each overlapping pair (float64, in (0, 1])."""
         return self.pair_intersection / self.pair_union
 
-    def cached(self, key: object, compute):
+    def cached(self, key: object, compute: Callable[[], _T]) -> _T:
         """``compute()`` once per overlap and `key` (for quantities several metrics derive)."""
         if key not in self._cache:
             self._cache[key] = compute()
-        return self._cache[key]
+        return self._cache[key]  # type: ignore[return-value]
 
     # -- matchings ---------------------------------------------------------------------------
     def _first_per_group(self, group: np.ndarray, order: np.ndarray) -> np.ndarray:
