@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/nucbench plugins list
+	$(BIN)/nucbench run benchmarks/demo.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

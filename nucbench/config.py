@@ -103,18 +103,37 @@ class MethodSpec(StrictModel):
     """A method in a suite: a segmenter with its parameters, shown under ``label``.
 
     ``checkpoint`` (a weights file, relative to the suite file) is passed to the segmenter as its
-    ``checkpoint`` parameter; ``seeds`` replaces the suite's seeds for this method (one seed is
-    enough for a deterministic baseline).
+    ``checkpoint`` parameter. ``train`` (an experiment YAML, relative to the suite file) trains
+    the method first with ``nucbench.train``, once per seed (resuming an interrupted training),
+    and the segmenter (default ``scale-ssl``) loads each training's best checkpoint. ``seeds``
+    replaces the suite's seeds for this method (one seed is enough for a deterministic baseline).
     """
 
     label: str | None = None
-    segmenter: ComponentSpec
+    segmenter: ComponentSpec | None = None
     checkpoint: Path | None = None
+    train: Path | None = None
     seeds: list[int] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _segmenter_or_training(self) -> MethodSpec:
+        if self.train is not None:
+            if self.checkpoint is not None:
+                raise ValueError("give 'checkpoint' or 'train' (which makes the checkpoint), not both")
+            if self.segmenter is None:
+                self.segmenter = ComponentSpec(name="scale-ssl")
+        elif self.segmenter is None:
+            raise ValueError("a method needs a 'segmenter' (or 'train': an experiment YAML to train first)")
+        return self
 
     @property
     def display_name(self) -> str:
-        return self.label or self.segmenter.name
+        if self.label:
+            return self.label
+        if self.train is not None:
+            return self.train.stem
+        assert self.segmenter is not None
+        return self.segmenter.name
 
 
 class DatasetSpec(ComponentSpec):

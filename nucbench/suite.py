@@ -53,6 +53,8 @@ __all__ = [
     "run_status",
     "run_suite",
     "run_image_job",
+    "run_train_job",
+    "TrainJob",
     "slug",
     "create_tracker",
     "create_executor",
@@ -104,6 +106,8 @@ class Run:
         The hashed configuration (paths as written in the suite, files by content).
     config_hash : str
         16 hex digits of SHA-256 of `config`.
+    training : TrainJob or None
+        The training that makes the segmenter's checkpoint, for a method given by ``train:``.
     """
 
     method: str
@@ -114,6 +118,7 @@ class Run:
     metrics: tuple[Component, ...]
     config: dict[str, Any] = field(compare=False, hash=False)
     config_hash: str = ""
+    training: TrainJob | None = None
 
     def describe(self) -> str:
         """``method 'otsu' on dataset 'monuseg-test' (seed 0)``."""
@@ -129,6 +134,7 @@ class Run:
             "dataset": {"label": self.dataset, "name": self.data.name, "params": self.data.params},
             "seed": self.seed,
             "metrics": [{"name": m.name, "params": m.params} for m in self.metrics],
+            **({"train": json.loads(self.training.config_json)} if self.training else {}),
         }
 
 
@@ -139,6 +145,46 @@ class PluginSource:
     path: str
     sha256: str
     text: str
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """A training a run needs first: an experiment config for :func:`nucbench.train.train`.
+
+    Attributes
+    ----------
+    config_json : str
+        The :class:`~nucbench.config.ExperimentConfig` as JSON, with the run's seed, the name
+        ``<name>-s<seed>`` and an absolute ``output_dir``.
+    run_dir : str
+        ``output_dir/name``: where the training writes ``checkpoint.pt`` and ``best.pt``.
+    plugins : tuple of PluginSource
+        The suite's plugin files (plugins the training may use).
+    """
+
+    config_json: str
+    run_dir: str
+    plugins: tuple[PluginSource, ...] = ()
+
+    @property
+    def checkpoint(self) -> Path:
+        """The best checkpoint, which the segmenter loads."""
+        return Path(self.run_dir) / "best.pt"
+
+    def done(self) -> bool:
+        """``True`` when the training reached its last epoch and, with validation data, was tuned."""
+        from nucbench.config import ExperimentConfig
+
+        config = ExperimentConfig.model_validate_json(self.config_json)
+        last = Path(self.run_dir) / "checkpoint.pt"
+        if not (self.checkpoint.is_file() and last.is_file()):
+            return False
+        if config.val_data is not None and not (Path(self.run_dir) / "tuning.json").is_file():
+            return False
+        import torch
+
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        return int(state.get("epoch", 0)) >= config.epochs
 
 
 @dataclass
@@ -172,6 +218,13 @@ class SuitePlan:
     def name(self) -> str:
         """The suite's name (its MLflow experiment unless the tracker names another)."""
         return self.config.name
+
+    def first_of_hash(self) -> dict[str, int]:
+        """Index of the first run of each config hash (runs with equal configs run once)."""
+        first: dict[str, int] = {}
+        for i, run in enumerate(self.runs):
+            first.setdefault(run.config_hash, i)
+        return first
 
 
 @dataclass(frozen=True)
@@ -221,11 +274,14 @@ class SuiteOutcome:
     results : list of RunResult
         Runs executed now (finished and failed).
     skipped : int
-        Runs already done, not executed.
+        Configurations already done, not executed (runs whose configuration equals an earlier
+        run's are executed and recorded once, and compared under each label).
     parent_id : str or None
         The tracker's id of the suite's parent record.
     comparison : Comparison or None
-        The comparison table of `records` (also attached to the parent record).
+        The comparison table of `records`.
+    files : dict of str to bytes
+        The table as ``comparison.{txt,md,csv,png}`` (also attached to the parent record).
     """
 
     records: list[RunRecord]
@@ -233,6 +289,7 @@ class SuiteOutcome:
     skipped: int
     parent_id: str | None
     comparison: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[RunResult]:
@@ -317,6 +374,7 @@ def plan_suite(
     for i, method in enumerate(config.methods):
         where = f"methods[{i}]"
         seg_spec = method.segmenter
+        assert seg_spec is not None  # MethodSpec's validator sets it
         if method.checkpoint is not None:
             if "checkpoint" in seg_spec.params:
                 raise ConfigError(
@@ -327,21 +385,59 @@ def plan_suite(
                                                                   "checkpoint": str(method.checkpoint)})
         seeds = method.seeds or config.seeds
         _unique(source, f"{where}.seeds", [str(s) for s in seeds])
-        for label, data, data_cfg in datasets:
-            for seed in seeds:
-                comp, hashed = _resolve_component(
-                    manager, "segmenter", seg_spec, base, source, f"{where}.segmenter", seed=seed
-                )
+        for seed in seeds:
+            comp, hashed = _resolve_component(
+                manager, "segmenter", seg_spec, base, source, f"{where}.segmenter", seed=seed
+            )
+            method_cfg: dict[str, Any] = {"segmenter": comp.name, "params": hashed}
+            training = None
+            if method.train is not None:
+                training, method_cfg["train"] = _training(method.train, seed, base, source, where,
+                                                          tuple(plugins))
+                comp = _with_checkpoint(manager, comp, training.checkpoint, source, where)
+            for label, data, data_cfg in datasets:
                 hashed_config = {
-                    "method": {"segmenter": comp.name, "params": hashed},
+                    "method": method_cfg,
                     "dataset": data_cfg,
                     "seed": seed,
                     "metrics": metric_cfg,
                     "suite_version": config.version,
                 }
                 runs.append(Run(method.display_name, label, seed, comp, data, tuple(metrics),
-                                hashed_config, config_hash(hashed_config)))
+                                hashed_config, config_hash(hashed_config), training))
+    runs.sort(key=lambda r: ([m.display_name for m in config.methods].index(r.method),
+                             [d.display_name for d in config.datasets].index(r.dataset)))
     return SuitePlan(config, source, runs, tuple(plugins), [m.name for m in metrics], directions)
+
+
+def _training(
+    path: Path, seed: int, base: Path, source: str, where: str, plugins: tuple[PluginSource, ...]
+) -> tuple[TrainJob, dict[str, Any]]:
+    """The training of a ``train:`` method for `seed`, and its config as hashed."""
+    from nucbench.config import ExperimentConfig
+    from nucbench.train import resolve_config_paths
+
+    file = _resolve(base, path)
+    if not file.is_file():
+        raise InputError(f"{source}: {where}.train: no such file: {file}")
+    experiment = resolve_config_paths(load_config(file, ExperimentConfig), file)
+    experiment = experiment.model_copy(update={"seed": seed, "name": f"{experiment.name}-s{seed}"})
+    run_dir = Path(experiment.output_dir) / experiment.name
+    job = TrainJob(experiment.model_dump_json(), str(run_dir), plugins)
+    return job, experiment.model_dump(mode="json", exclude={"output_dir", "tracking"})
+
+
+def _with_checkpoint(
+    manager: PluginManager, comp: Component, checkpoint: Path, source: str, where: str
+) -> Component:
+    """`comp` with its ``checkpoint`` parameter set to a trained model's file."""
+    if "checkpoint" not in manager.registries.segmenter.get(comp.name).parameters():
+        raise ConfigError(
+            f"{source}: {where}.segmenter: segmenter '{comp.name}' takes no 'checkpoint', so it cannot "
+            "load the model that 'train' makes; name a segmenter that does (e.g. scale-ssl)"
+        )
+    params = {**comp.params, "checkpoint": str(checkpoint)}
+    return Component(comp.kind, comp.name, json.dumps(params, sort_keys=True, separators=(",", ":")))
 
 
 def _unique(source: str, where: str, names: Sequence[str]) -> None:
@@ -605,10 +701,12 @@ def run_suite(
 ) -> SuiteOutcome:
     """Run every run of `plan` that `tracker` does not hold as finished (all with `rerun`).
 
-    Each run's images are sent to `executor` as separate jobs; a run is recorded in `tracker`
-    as soon as its last image is done, as a finished run, or as a failed run naming the inputs
-    that failed (after the executor's retries). A failed run never stops the others; it is
-    redone the next time the suite runs.
+    Methods given by ``train:`` are trained first, one executor job per (method, seed) whose
+    training is not complete (an interrupted training resumes). Then each run's images are sent
+    to `executor` as separate jobs; a run is recorded in `tracker` as soon as its last image is
+    done, as a finished run, or as a failed run naming the inputs that failed (after the
+    executor's retries). A failed run (or training) never stops the others; it is redone the next
+    time the suite runs.
 
     Parameters
     ----------
@@ -632,7 +730,9 @@ def run_suite(
     from tqdm.auto import tqdm
 
     status = run_status(plan, tracker)
-    todo = [(i, run) for i, (run, record) in enumerate(status) if rerun or record is None]
+    first = plan.first_of_hash()  # runs with the same configuration run once
+    todo = [(i, run) for i, (run, record) in enumerate(status)
+            if (rerun or record is None) and first[run.config_hash] == i]
     old_ids: dict[str, list[str]] = {}
     if rerun:
         for record in tracker.runs(plan.name):
@@ -640,18 +740,24 @@ def run_suite(
                 old_ids.setdefault(record.config_hash, []).append(record.run_id)
     sizes = _dataset_sizes(plan, {run.data for _, run in todo})
 
-    jobs, states = [], {}
-    overlays = plan.config.overlays
-    for i, run in todo:
-        n = sizes[run.data]
-        states[i] = _RunState(run, n)
-        jobs += [ImageJob(i, k, run.segmenter, run.data, run.metrics, run.seed, plan.plugins, k < overlays)
-                 for k in range(n)]
-
     results: dict[int, RunResult] = {}
     ids: dict[int, str | None] = {}
     with tracker.open_suite(plan.name, version=plan.config.version,
                             config=plan.config.model_dump(mode="json")) as log:
+        for i, error in _train(plan, todo, executor, progress).items():
+            run = plan.runs[i]
+            results[i] = RunResult(run.config_hash, run.method, run.dataset, run.seed,
+                                   run.logged_config(plan.config), error=error)
+            ids[i] = log.log_run(results[i])
+        jobs, states = [], {}
+        overlays = plan.config.overlays
+        for i, run in todo:
+            if i in results:
+                continue
+            n = sizes[run.data]
+            states[i] = _RunState(run, n)
+            jobs += [ImageJob(i, k, run.segmenter, run.data, run.metrics, run.seed, plan.plugins,
+                              k < overlays) for k in range(n)]
         bar = tqdm(total=len(jobs), desc=plan.name, unit="image", disable=not progress or not jobs)
         try:
             for outcome in executor.imap(run_image_job, jobs):
@@ -670,18 +776,58 @@ def run_suite(
         finally:
             bar.close()
         failed = [r for r in results.values() if not r.ok]
-        records = _records(status, results, ids)
+        records = _records(status, {plan.runs[i].config_hash: (r, ids.get(i)) for i, r in results.items()})
         if failed:
             log.mark_failed(f"{len(failed)} of {len(plan.runs)} runs failed")
-        table = None
+        table, files = None, {}
         if records:
             from nucbench.compare import comparison_files, summarise
 
             table = summarise(records, plan.metric_names, order=_order(plan), title=plan.name)
-            log.log_files(comparison_files(table, plan.higher_is_better))
+            files = comparison_files(table, plan.higher_is_better)
+            log.log_files(files)
         parent_id = log.parent_id
-    return SuiteOutcome(records, [results[i] for i in sorted(results)], len(plan.runs) - len(todo),
-                        parent_id, table)
+    skipped = sum(1 for i, (run, record) in enumerate(status)
+                  if first[run.config_hash] == i and record is not None and not rerun)
+    return SuiteOutcome(records, [results[i] for i in sorted(results)], skipped, parent_id, table, files)
+
+
+def run_train_job(job: TrainJob) -> str:
+    """Train (or resume) one training of a suite; return its best checkpoint (runs on a worker)."""
+    from nucbench.config import ExperimentConfig
+    from nucbench.train import train
+
+    manager = get_plugin_manager()
+    for plugin in job.plugins:
+        _load_plugin(manager, plugin)
+    config = ExperimentConfig.model_validate_json(job.config_json)
+    resume = (Path(job.run_dir) / "checkpoint.pt").is_file()
+    return str(train(config, resume=resume, manager=manager, progress=False).best_checkpoint)
+
+
+def _train(
+    plan: SuitePlan, todo: Sequence[tuple[int, Run]], executor: Executor, progress: bool
+) -> dict[int, str]:
+    """Run the trainings `todo` needs that are not complete; return the error of each run whose failed."""
+    needed: dict[TrainJob, list[int]] = {}
+    for i, run in todo:
+        if run.training is not None:
+            needed.setdefault(run.training, []).append(i)
+    pending = [job for job in needed if not job.done()]
+    errors: dict[int, str] = {}
+    if not pending:
+        return errors
+    if progress:
+        print(f"training {len(pending)} model(s) first: " + ", ".join(Path(j.run_dir).name for j in pending),
+              file=sys.stderr)
+    for outcome in executor.imap(run_train_job, pending):
+        if outcome.error is not None:
+            job = pending[outcome.index]
+            first = outcome.error.strip().splitlines()[0]
+            for i in needed[job]:
+                errors[i] = (f"{plan.runs[i].describe()}: training {job.run_dir} failed: {first}\n\n"
+                             + outcome.error)
+    return errors
 
 
 def _order(plan: SuitePlan) -> tuple[list[str], list[str]]:
@@ -692,15 +838,15 @@ def _order(plan: SuitePlan) -> tuple[list[str], list[str]]:
 
 def _records(
     status: list[tuple[Run, RunRecord | None]],
-    results: Mapping[int, RunResult],
-    ids: Mapping[int, str | None],
+    done_now: Mapping[str, tuple[RunResult, str | None]],
 ) -> list[RunRecord]:
+    """A record per run of the plan whose result is known, under the run's own labels."""
     records = []
-    for i, (run, record) in enumerate(status):
-        result = results.get(i)
+    for run, record in status:
+        result, run_id = done_now.get(run.config_hash, (None, None))
         if result is not None and result.ok:
             metrics = {**result.metrics, **{f"time/{k}": v for k, v in result.timings.items()}}
-            records.append(RunRecord(ids.get(i) or "", run.config_hash, run.method, run.dataset, run.seed,
+            records.append(RunRecord(run_id or "", run.config_hash, run.method, run.dataset, run.seed,
                                      "FINISHED", metrics))
         elif record is not None:  # done before (or redone now and failed: the earlier result stands)
             records.append(RunRecord(record.run_id, run.config_hash, run.method, run.dataset, run.seed,

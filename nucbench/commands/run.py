@@ -76,17 +76,19 @@ def run(args: argparse.Namespace) -> int:
         clear_cache()
     wall = time.perf_counter() - start
 
-    from nucbench.compare import comparison_files, to_text
+    from nucbench.compare import to_text
 
     done_now = len(outcome.results) - len(outcome.failed)
+    shared = len(plan.runs) - len(plan.first_of_hash())
     print(f"suite '{plan.name}': {len(plan.runs)} runs: {done_now} run now, {outcome.skipped} already done, "
-          f"{len(outcome.failed)} failed ({wall:.1f} s)")
+          f"{len(outcome.failed)} failed" + (f", {shared} sharing another's configuration" if shared else "")
+          + f" ({wall:.1f} s)")
     table = outcome.comparison
     if table is not None:
         print()
         print(to_text(table, plan.higher_is_better))
         out = args.out or Path("out") / slug(plan.name)
-        write_files(out, comparison_files(table, plan.higher_is_better))
+        write_files(out, outcome.files)
         print(f"comparison: {out}/comparison.{{txt,md,csv,png}}")
     print(f"tracking: {tracker.location()}")
     if outcome.parent_id:
@@ -97,13 +99,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_status(plan, status, *, rerun: bool, where: str) -> None:
-    done = sum(record is not None for _, record in status)
-    todo = len(status) if rerun else len(status) - done
+    first = plan.first_of_hash()
+    unique = [record for i, (run, record) in enumerate(status) if first[run.config_hash] == i]
+    done = sum(record is not None for record in unique)
+    todo = len(unique) if rerun else len(unique) - done
     print(f"suite '{plan.name}' (version {plan.config.version}): {len(status)} runs, {done} done, "
           f"{todo} to run{' (--rerun)' if rerun else ''}")
     rows = [("config hash", "method", "dataset", "seed", "status")]
-    for run, record in status:
-        if record is None:
+    for i, (run, record) in enumerate(status):
+        if first[run.config_hash] != i:
+            state = f"same config as {plan.runs[first[run.config_hash]].method} (runs once)"
+        elif record is None:
             state = "to run"
         else:
             state = f"done (run {record.run_id[:12]})" + (", rerun" if rerun else "")

@@ -267,3 +267,15 @@ def test_dask_scheduler_and_worker_processes_on_loopback(cli, write_suite, store
     children = _children(store)
     assert sorted(c.data.metrics["dice"] for c in children) == [0.0, 0.0, 1.0, 1.0]
     assert not any(w.endswith(f":{os.getpid()}") for w in _workers(store))
+
+
+def test_methods_with_equal_configs_run_once_and_show_under_each_label(cli, write_suite, store, capsys):
+    same = {"label": "same", "segmenter": {"name": "dark-blobs", "params": {"threshold": 128}}}
+    path = write_suite(methods=[{"segmenter": "dark-blobs"}, same], seeds=[0])
+    assert cli("run", path, "--dry-run") == 0
+    assert "same config as dark-blobs (runs once)" in capsys.readouterr().out
+    assert cli("run", path) == 0
+    out = capsys.readouterr().out
+    assert "2 runs: 1 run now, 0 already done, 0 failed, 1 sharing another's configuration" in out
+    assert "dark-blobs  disks" in out and "same        disks" in out
+    assert len(_children(store)) == 1
