@@ -222,7 +222,7 @@ def bar_chart_png(table: Comparison, higher_is_better: Mapping[str, bool] | None
     methods = list(dict.fromkeys(r.method for r in table.rows))
     datasets = list(dict.fromkeys(r.dataset for r in table.rows))
     n = max(1, len(table.metrics))
-    fig = Figure(figsize=(max(4.0, 1.2 + 0.5 * len(methods) * len(datasets)) * n, 4.2), layout="constrained")
+    fig = Figure(figsize=(max(3.5, 1.2 + 0.45 * len(methods) * len(datasets)) * n, 4.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, n, squeeze=False)[0]
     width = 0.8 / max(1, len(methods))
@@ -237,11 +237,13 @@ def bar_chart_png(table: Comparison, higher_is_better: Mapping[str, bool] | None
                 xs.append(d - 0.4 + width * (k + 0.5))
                 heights.append(row.mean[metric])
                 errors.append(0.0 if math.isnan(row.std[metric]) else row.std[metric])
-            ax.bar(xs, heights, width, yerr=errors, capsize=3, label=method)
+            ax.bar(xs, heights, width, yerr=errors if any(errors) else None, capsize=3,
+                   label=method, color=f"C{k % 10}")
         ax.set_xticks(range(len(datasets)), datasets, rotation=15 if len(datasets) > 2 else 0)
         ax.set_title(_header(metric, hib))
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(methods), 6), fontsize="small")
     if table.title:
         fig.suptitle(table.title)
     buffer = io.BytesIO()

@@ -46,6 +46,7 @@ __all__ = [
     "SuitePlan",
     "ImageJob",
     "ImageResult",
+    "ImageError",
     "SuiteOutcome",
     "load_suite",
     "plan_suite",
@@ -64,6 +65,10 @@ __all__ = [
 
 _PATH_NAMES = ("root", "checkpoint", "path")
 _PATH_SUFFIXES = ("_path", "_dir", "_file", "_root")
+
+
+class ImageError(RuntimeError):
+    """An image job failed after its sample was read; the message starts with the sample id."""
 
 
 @dataclass(frozen=True)
@@ -304,6 +309,11 @@ def slug(name: str) -> str:
     'table-1-monuseg-test'
     """
     return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-") or "suite"
+
+
+def _safe_name(name: str) -> str:
+    """`name` with characters other than letters, digits, ``.``, ``_`` and ``-`` replaced by ``-``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "image"
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -565,17 +575,20 @@ def run_image_job(job: ImageJob) -> ImageResult:
             "predictions against labels"
         )
     _seed_everything(job.seed)
-    start = time.perf_counter()
-    labels = segmenter.segment(sample.image, mpp=sample.mpp)
-    segment_s = time.perf_counter() - start
-    _check_labels(job.segmenter.name, sample, labels)
+    try:
+        start = time.perf_counter()
+        labels = segmenter.segment(sample.image, mpp=sample.mpp)
+        segment_s = time.perf_counter() - start
+        _check_labels(job.segmenter.name, sample, labels)
 
-    from nucbench.evaluate import score_sample
+        from nucbench.evaluate import score_sample
 
-    start = time.perf_counter()
-    score = score_sample(str(sample.id), sample.labels, labels, metrics)
-    score_s = time.perf_counter() - start
-    overlay = overlay_png(sample.image, labels) if job.overlay else None
+        start = time.perf_counter()
+        score = score_sample(str(sample.id), sample.labels, labels, metrics)
+        score_s = time.perf_counter() - start
+        overlay = overlay_png(sample.image, labels) if job.overlay else None
+    except Exception as exc:
+        raise ImageError(f"{sample.id}: {type(exc).__name__}: {exc}") from exc
     n_pred = int(np.unique(labels).size - (1 if (labels == 0).any() else 0))
     return ImageResult(str(sample.id), score.values, score.terms, segment_s, score_s, n_pred, overlay,
                        started, time.time(), f"{socket.gethostname()}:{os.getpid()}")
@@ -674,7 +687,7 @@ class _RunState:
             result.per_image.append({"image": im.image, **im.scores, "segment_s": im.segment_s,
                                      "score_s": im.score_s, "n_pred": im.n_pred, "worker": im.worker})
             if im.overlay is not None:
-                result.overlays[f"overlays/{slug(im.image)}.png"] = im.overlay
+                result.overlays[f"overlays/{_safe_name(im.image)}.png"] = im.overlay
         from nucbench.evaluate import ImageScore, aggregate
 
         specs = _metric_specs(run.metrics, (), id(get_plugin_manager()))

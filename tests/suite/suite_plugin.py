@@ -44,18 +44,21 @@ class Disks:
 
 
 class DarkBlobs:
-    """Grey value below `threshold`, then 4-connected components."""
+    """Grey value below `threshold`, then 4-connected components (an error when there are `fail_on_count`)."""
 
-    def __init__(self, threshold: float = 128.0, seed: int = 0) -> None:
+    def __init__(self, threshold: float = 128.0, seed: int = 0, fail_on_count: int | None = None) -> None:
         self.threshold = threshold
         self.seed = seed
+        self.fail_on_count = fail_on_count
 
     def segment(self, image: np.ndarray, *, mpp: float | None = None) -> np.ndarray:
         hang = os.environ.get("NUCBENCH_TEST_HANG", "")
         if hang and int(hang.split(":", 1)[0]) == self.seed:
             Path(hang.split(":", 1)[1]).touch()
             time.sleep(600)
-        labels, _ = ndimage.label(image.mean(axis=2) < self.threshold)
+        labels, count = ndimage.label(image.mean(axis=2) < self.threshold)
+        if count == self.fail_on_count:
+            raise ValueError("failing on purpose")
         return labels.astype(np.int32)
 
 

@@ -31,7 +31,8 @@ def test_hash_is_the_documented_canonical_config(write_suite):
     run = load_suite(write_suite()).runs[0]
     # Every default filled in (the segmenter takes the run's seed), the suite's version included.
     expected = {
-        "method": {"segmenter": "dark-blobs", "params": {"threshold": 128.0, "seed": 0}},
+        "method": {"segmenter": "dark-blobs",
+                   "params": {"threshold": 128.0, "seed": 0, "fail_on_count": None}},
         "dataset": {"name": "disks", "params": {"n_images": 3, "size": 32, "broken": None}},
         "seed": 0,
         "metrics": [{"name": "aji", "params": run.config["metrics"][0]["params"]},
@@ -40,7 +41,7 @@ def test_hash_is_the_documented_canonical_config(write_suite):
     }
     assert run.config == expected
     assert run.config_hash == config_hash(expected)
-    assert run.segmenter.params == {"threshold": 128.0, "seed": 0}
+    assert run.segmenter.params == {"threshold": 128.0, "seed": 0, "fail_on_count": None}
 
 
 def test_hash_ignores_labels_and_explicit_defaults_but_not_values(write_suite):

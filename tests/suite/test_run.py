@@ -87,7 +87,7 @@ def test_run_records_a_parent_and_a_child_per_run(cli, write_suite, store, tmp_p
     assert [r["n_pred"] for r in rows] == [0, 0, 0]
     with open(client.download_artifacts(run_id, "config.json")) as handle:
         config = json.load(handle)
-    assert config["method"]["params"] == {"threshold": 20.0, "seed": 1}
+    assert config["method"]["params"] == {"threshold": 20.0, "seed": 1, "fail_on_count": None}
 
     parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
     expected = {"comparison.md", "comparison.csv", "comparison.txt", "comparison.png", "suite.json"}
@@ -279,3 +279,12 @@ def test_methods_with_equal_configs_run_once_and_show_under_each_label(cli, writ
     assert "2 runs: 1 run now, 0 already done, 0 failed, 1 sharing another's configuration" in out
     assert "dark-blobs  disks" in out and "same        disks" in out
     assert len(_children(store)) == 1
+
+
+def test_a_segmenter_error_names_the_image(cli, write_suite, store, capsys):
+    path = write_suite(methods=[{"segmenter": {"name": "dark-blobs", "params": {"fail_on_count": 3}}}],
+                       seeds=[0])  # disk-2 has 3 disks
+    assert cli("run", path) == 1
+    err = capsys.readouterr().err
+    assert ("FAILED: method 'dark-blobs' on dataset 'disks' (seed 0): 1 of 3 images failed; first: "
+            "image #2: ImageError: disk-2: ValueError: failing on purpose") in err
