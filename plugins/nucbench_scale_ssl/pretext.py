@@ -8,6 +8,7 @@ attention", MICCAI 2020, eq. (2) and Section 4.2 (balanced batches over magnific
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -46,6 +47,12 @@ class ScaleClassification:
         Continuous magnification jitter band ``[1, jitter]`` (default 1.4, shared-resample only).
     augment : bool, optional
         Shared augmentations (dihedral, stain jitter, blur, noise, JPEG; default True).
+    head_input : {"rgb", "od"}, optional
+        What A multiplies: ``"rgb"`` (the paper's ``J = A ⊙ I``, default) or ``"od"``, the
+        optical density ``-log10(I)`` scaled to about [0, 1], so that glass is 0 and dark
+        (hematoxylin) nuclei are bright. With RGB, masking *out* the dark nuclei keeps their
+        shapes visible as holes in bright tissue, and G is as happy with an inverted A; in OD
+        space attending to nuclei keeps the strongest signal.
 
     Examples
     --------
@@ -64,6 +71,7 @@ class ScaleClassification:
         mode: Literal["shared-resample", "pyramid"] = "shared-resample",
         jitter: float = 1.4,
         augment: bool = True,
+        head_input: Literal["rgb", "od"] = "rgb",
     ) -> None:
         self.classifier = classifier
         self.pretrained_path = pretrained_path
@@ -72,6 +80,9 @@ class ScaleClassification:
         self.mode = mode
         self.jitter = float(jitter)
         self.augment = bool(augment)
+        if head_input not in ("rgb", "od"):
+            raise ValueError(f"head_input must be 'rgb' or 'od', got {head_input!r}")
+        self.head_input_space = head_input
 
     @property
     def n_classes(self) -> int:
@@ -113,7 +124,10 @@ class ScaleClassification:
         )
 
     def head_input(self, images: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
-        """``J = A ⊙ I``."""
+        """``J = A ⊙ I`` (or ``A ⊙ OD(I)`` with ``head_input="od"``)."""
+        if self.head_input_space == "od":
+            od = -torch.log10(images.clamp_min(1 / 255.0)) / math.log10(255.0)
+            return od * attention
         return images * attention
 
     def loss(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,8 @@ attention", MICCAI 2020, eqs. (1), (3), (4).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -66,6 +68,12 @@ class Sparsity(nn.Module):
         EMA momentum of τ (default 0.99: ``ema ← 0.99 · ema + 0.01 · τ``).
     weight : float, optional
         Weight of the optional fraction penalty (default 0).
+    inference : {"ema", "image"}, optional
+        τ in eval mode: ``"ema"`` (default, the paper's) uses the moving average of the training
+        τ; ``"image"`` uses each image's own η-th percentile. Training batches mix 10x, 20x and
+        40x crops, so the average τ need not suit an image of one magnification: measured here,
+        on 40x validation tiles the confidence lay almost entirely below the EMA of τ, which
+        gives an empty attention map (``benchmarks/results/ssl_diagnostics.json``).
 
     References
     ----------
@@ -80,9 +88,17 @@ class Sparsity(nn.Module):
     """
 
     def __init__(
-        self, eta: float = 93.0, r: float = 20.0, momentum: float = 0.99, weight: float = 0.0
+        self,
+        eta: float = 93.0,
+        r: float = 20.0,
+        momentum: float = 0.99,
+        weight: float = 0.0,
+        inference: Literal["ema", "image"] = "ema",
     ) -> None:
         super().__init__()
+        if inference not in ("ema", "image"):
+            raise ValueError(f"inference must be 'ema' or 'image', got {inference!r}")
+        self.inference = inference
         if not 0 < eta < 100:
             raise ValueError(f"eta must be in (0, 100), got {eta}")
         self.eta = float(eta)
@@ -109,6 +125,9 @@ class Sparsity(nn.Module):
                     else:
                         self.tau_ema.mul_(self.momentum).add_((1 - self.momentum) * tau)
                     self.n_updates += 1
+        elif self.inference == "image":
+            flat = confidence.detach().float().flatten(1)
+            tau = torch.quantile(flat, self.eta / 100.0, dim=1).view(-1, 1, 1, 1)
         else:
             tau = self.tau_ema
         return torch.sigmoid(self.r * (confidence - tau))

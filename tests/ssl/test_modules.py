@@ -111,3 +111,18 @@ def test_precision_follows_the_cpu_check(monkeypatch):
     monkeypatch.setattr(precision, "_cpu_bf16_supported", lambda: True)
     assert choose_precision("cpu").dtype == "bf16"
     assert choose_precision("cpu", "fp32").dtype == "fp32"  # the override wins
+
+
+def test_sparsity_image_inference_uses_each_images_own_percentile(full_manager):
+    s = full_manager.create("regularizer", "sparsity", eta=90, inference="image").eval()
+    a = torch.stack([torch.arange(100.0), torch.arange(100.0) + 1000]).view(2, 1, 10, 10)
+    # each image: 10 of its 100 values lie above its own 90th percentile (89.1 / 1089.1)
+    assert (s.activate(a) > 0.5).sum(dim=(1, 2, 3)).tolist() == [10, 10]
+
+
+def test_od_head_input_makes_glass_zero_and_dark_pixels_bright(full_manager):
+    task = full_manager.create("pretext-task", "scale-classification", head_input="od")
+    images = torch.tensor([1.0, 1 / 255]).view(1, 1, 1, 2).expand(1, 3, 1, 2)
+    j = task.head_input(images, torch.ones(1, 1, 1, 2))
+    # OD = -log10(I) / log10(255): white glass → 0, the darkest value 1/255 → 1
+    assert torch.allclose(j[0, 0, 0], torch.tensor([0.0, 1.0]))
