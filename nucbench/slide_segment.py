@@ -469,6 +469,9 @@ class SlideResult:
         Working-magnification megapixels of the tissue tiles' cores (the area segmented).
     segment_s : float
         Wall-clock seconds spent on the tiles computed by this call.
+    tile_s : float
+        Sum over those tiles of the seconds a worker spent on each (read, segment, outline,
+        measure, encode); ``tile_s / (segment_s · workers)`` is the executor's efficiency.
     merge_s : float
         Wall-clock seconds spent writing the outputs.
     magnification, mpp : float
@@ -486,6 +489,7 @@ class SlideResult:
     n_too_large: int
     megapixels: float
     segment_s: float
+    tile_s: float
     merge_s: float
     magnification: float
     mpp: float
@@ -704,7 +708,7 @@ def segment_slide(
     ]
     pending = [j for j in jobs if not Path(j.result).is_file()]
     failures: list[str] = []
-    segment_s = 0.0
+    segment_s = tile_s = 0.0
     if pending:
         owned = isinstance(executor, str)
         runner = nucbench.create("executor", executor, **dict(executor_params or {})) if owned else executor
@@ -714,7 +718,9 @@ def segment_slide(
                        unit="tile", disable=not progress)
             with bar:
                 for outcome in runner.imap(run_tile, pending):
-                    if not outcome.ok:
+                    if outcome.ok:
+                        tile_s += outcome.value.seconds
+                    else:
                         failures.append(f"tile {pending[outcome.index].tile.name}: {outcome.error}")
                     bar.update(1)
         finally:
@@ -738,7 +744,8 @@ def segment_slide(
     merge_s = time.perf_counter() - start
     megapixels = sum((t.core[2] - t.core[0]) * (t.core[3] - t.core[1]) for t in tissue_tiles) / 1e6
     return SlideResult(geojson, csv_path, overlay, work_dir, n_nuclei, len(tiles), len(tissue_tiles),
-                       len(pending), n_too_large, megapixels, segment_s, merge_s, magnification, work_mpp)
+                       len(pending), n_too_large, megapixels, segment_s, tile_s, merge_s, magnification,
+                       work_mpp)
 
 
 def _level0_tile(tile: SlideTile, downsample: float) -> Any:
