@@ -757,7 +757,7 @@ def run_suite(
     ids: dict[int, str | None] = {}
     with tracker.open_suite(plan.name, version=plan.config.version,
                             config=plan.config.model_dump(mode="json")) as log:
-        for i, error in _train(plan, todo, executor, progress).items():
+        for i, error in _train(plan, todo, executor).items():
             run = plan.runs[i]
             results[i] = RunResult(run.config_hash, run.method, run.dataset, run.seed,
                                    run.logged_config(plan.config), error=error)
@@ -818,9 +818,7 @@ def run_train_job(job: TrainJob) -> str:
     return str(train(config, resume=resume, manager=manager, progress=False).best_checkpoint)
 
 
-def _train(
-    plan: SuitePlan, todo: Sequence[tuple[int, Run]], executor: Executor, progress: bool
-) -> dict[int, str]:
+def _train(plan: SuitePlan, todo: Sequence[tuple[int, Run]], executor: Executor) -> dict[int, str]:
     """Run the trainings `todo` needs that are not complete; return the error of each run whose failed."""
     needed: dict[TrainJob, list[int]] = {}
     for i, run in todo:
@@ -830,9 +828,8 @@ def _train(
     errors: dict[int, str] = {}
     if not pending:
         return errors
-    if progress:
-        print(f"training {len(pending)} model(s) first: " + ", ".join(Path(j.run_dir).name for j in pending),
-              file=sys.stderr)
+    print(f"training {len(pending)} model(s) first (nucbench.train; log in each folder's train.log): "
+          + ", ".join(j.run_dir for j in pending), file=sys.stderr)
     for outcome in executor.imap(run_train_job, pending):
         if outcome.error is not None:
             job = pending[outcome.index]

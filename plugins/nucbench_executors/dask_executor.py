@@ -83,10 +83,17 @@ class DaskExecutor:
                     f"workers with `dask worker {address}`"
                 ) from None
         else:
-            self.cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
-            )
+            import dask
+
+            # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in each worker; that turns off
+            # glibc's adaptive mmap threshold, so every large temporary array is mmap'd and
+            # page-faulted afresh: about 30 % more CPU per image on the classical baselines here.
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                self.cluster = LocalCluster(
+                    n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                    scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP server on a free port
+                )
             self.client = Client(self.cluster, set_as_default=False)
 
     @property
