@@ -44,7 +44,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,6 @@ __all__ = [
     "is_slide_path",
     "parse_region",
     "plan_tiles",
-    "result_summary",
     "select_whole_objects",
     "segment_slide",
 ]
@@ -788,12 +787,6 @@ def _merge(jobs: Sequence[TileJob], region: tuple[int, int, int, int], downsampl
                 canvas.draw_ring((rings[offsets[i]:offsets[i + 1]] - (region[0], region[1])) / to_overview)
         canvas.save(overlay)
     return n_nuclei, n_too_large
-
-
-def result_summary(result: SlideResult) -> dict[str, Any]:
-    """A JSON-friendly dict of a :class:`SlideResult` (paths as strings)."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}
-
 
 
 # ---------------------------------------------------------------------------------------------
