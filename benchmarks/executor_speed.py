@@ -16,7 +16,10 @@ Usage (from the repository root)::
     NUCBENCH_DATA=../shared/data .venv/bin/python benchmarks/executor_speed.py [--workers 2] [--repeats 2]
 
 Writes ``benchmarks/results/executor_speed.json`` with the machine, date, commit, command, the
-load average around each timing (other processes share the cores), and the ratios.
+load average around each timing, and the ratios. Read the ratio with the load: with Linux's
+autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled`` = 1, recorded) the cores are
+shared fairly between sessions, not processes, so while other sessions keep the cores busy a
+2-worker cluster gets no more CPU than one process, and the ratio says nothing about the executor.
 """
 
 from __future__ import annotations
@@ -69,10 +72,18 @@ def machine() -> dict[str, Any]:
         "cpu_model": model,
         "cpu_count": os.cpu_count(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "sched_autogroup_enabled": _read("/proc/sys/kernel/sched_autogroup_enabled"),
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": commit,
         "command": " ".join(["python", *sys.argv]),
     }
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
 
 
 def time_once(plan: Any, tracker: Any, name: str, workers: int) -> dict[str, Any]:
