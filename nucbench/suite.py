@@ -867,13 +867,15 @@ def _records(
 def _dataset_sizes(plan: SuitePlan, datasets: Iterable[Component]) -> dict[Component, int]:
     """Build each dataset once here, so that a missing folder fails before any work starts."""
     sizes = {}
+    labels = {run.data: run.dataset for run in reversed(plan.runs)}
     for comp in datasets:
+        where = f"{plan.source}: dataset '{labels.get(comp, comp.name)}'"
         try:
             sizes[comp] = len(_build(comp, plan.plugins))
         except NucbenchError as exc:
-            raise type(exc)(f"{plan.source}: dataset '{comp.name}': {exc}") from None
+            raise type(exc)(f"{where}: {exc}") from None
         if sizes[comp] == 0:
-            raise InputError(f"{plan.source}: dataset '{comp.name}' ({comp.params_json}) has no images")
+            raise InputError(f"{where}: no images ({comp.name}, params {comp.params_json})")
     return sizes
 
 

@@ -288,3 +288,12 @@ def test_a_segmenter_error_names_the_image(cli, write_suite, store, capsys):
     err = capsys.readouterr().err
     assert ("FAILED: method 'dark-blobs' on dataset 'disks' (seed 0): 1 of 3 images failed; first: "
             "image #2: ImageError: disk-2: ValueError: failing on purpose") in err
+
+
+def test_a_missing_dataset_folder_fails_before_any_work(cli, write_suite, store, tmp_path, capsys):
+    missing = {"name": "folder", "label": "mine", "params": {"root": str(tmp_path / "none")}}
+    path = write_suite(datasets=[missing])
+    assert cli("run", path) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nucbench: error: {path}: dataset 'mine': {tmp_path / 'none'}")
+    assert MlflowClient(store).get_experiment_by_name("tiny") is None
