@@ -23,6 +23,7 @@ import argparse
 import json
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 from baselines_common import RESULTS, default_data_root, machine_info, write_json
@@ -165,13 +166,20 @@ def sample(space: dict[str, list[Any]], base: dict[str, Any], rng: random.Random
     return base | {name: rng.choice(values) for name, values in space.items()}
 
 
-def tune(method: str, root: str | None, n_random: int, rounds: int, seed: int) -> dict[str, Any]:
+def tune(method: str, root: str | None, n_random: int, rounds: int, seed: int,
+         previous: dict[str, Any] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     space = SPACES[method]
     base = stock(method)
     scorer = Scorer(method, root)
+    if previous:  # keep the earlier trials: they are not scored again
+        for trial in previous.get("trials", []):
+            scorer.cache[key(canonical(method, trial["params"]))] = trial["val_aji"]
+            scorer.trials.append(trial)
     rng = random.Random(seed)
     candidates = [base] + [sample(space, base, rng) for _ in range(n_random)]
+    if previous:
+        candidates.append(base | previous["best"]["params"])
     scores = scorer.score(candidates)
     best_i = max(range(len(candidates)), key=lambda i: scores[i])
     best, best_score = canonical(method, candidates[best_i]), scores[best_i]
@@ -194,7 +202,7 @@ def tune(method: str, root: str | None, n_random: int, rounds: int, seed: int) -
         "stock": {"params": canonical(method, base), "val_aji": round(stock_score, 5)},
         "best": {"params": best, "val_aji": round(best_score, 5)},
         "trials": scorer.trials,
-        "wall_s": round(time.perf_counter() - start, 1),
+        "wall_s": round(time.perf_counter() - start, 1) + (previous or {}).get("wall_s", 0.0),
     }
 
 
@@ -206,16 +214,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=2, help="coordinate-search passes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=default_data_root())
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the record: earlier trials are kept; search again from the best")
+    p.add_argument("--out", type=Path, default=OUT, help="the record to update")
+    p.add_argument("--resume-from", type=Path, help="record holding the earlier trials (default: --out)")
     args = p.parse_args(argv)
-    record = json.loads(OUT.read_text()) if OUT.is_file() else {"methods": {}}
+    source = args.resume_from or args.out
+    earlier = json.loads(source.read_text())["methods"] if args.resume and source.is_file() else {}
     for method in args.methods:
         print(f"tuning {method} on monuseg val", flush=True)
-        record["methods"][method] = tune(method, args.data_root, args.random, args.rounds, args.seed)
-        record["methods"][method]["machine"] = machine_info()
+        result = tune(method, args.data_root, args.random, args.rounds, args.seed, earlier.get(method))
+        result["machine"] = machine_info()
+        # re-read before writing: another tuning process may have recorded other methods meanwhile
+        record = json.loads(args.out.read_text()) if args.out.is_file() else {"methods": {}}
         record["what"] = ("baselines tuned on the 11 MoNuSeg validation tiles only; "
                           "'best' = the class defaults, 'stock' = the untuned configuration")
-        write_json(OUT, record)
-    print(f"wrote {OUT}")
+        record["methods"][method] = result
+        write_json(args.out, record)
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -64,7 +64,7 @@ def predict_maps(model: SmallUNet, image: np.ndarray, *, mean: tuple[float, ...]
     """
     h, w = image.shape[:2]
     m = model.multiple
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255.0)
+    x = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)[None].div(255.0)
     x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="replicate")
     with torch.inference_mode():

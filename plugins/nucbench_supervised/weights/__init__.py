@@ -1,0 +1,1 @@
+"""Shipped weights of the supervised-unet baseline (package data: *.pt and *.json)."""
