@@ -29,6 +29,7 @@ def main() -> None:
     if "val_aji" not in state:
         parser.error(f"{args.checkpoint}: post-processing not tuned yet (run nucbench train --resume)")
     out = atomic_save(state, PACKAGE / "scale-ssl.pt")
+    out.chmod(0o644)
     run_dir = args.checkpoint.parent
     config = json.loads((run_dir / "config.json").read_text())
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
