@@ -16,7 +16,8 @@ Usage (from the repository root)::
     NUCBENCH_DATA=../shared/data .venv/bin/python benchmarks/executor_speed.py [--workers 2] [--repeats 2]
 
 Writes ``benchmarks/results/executor_speed.json`` with the machine, date, commit, command, the
-load average around each timing, and the ratios. Read the ratio with the load: with Linux's
+load average around each timing, the CPU seconds each pass used (this process and the Dask
+workers), and the ratios. Read the ratio with the load: with Linux's
 autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled`` = 1, recorded) the cores are
 shared fairly between sessions, not processes, so while other sessions keep the cores busy a
 2-worker cluster gets no more CPU than one process, and the ratio says nothing about the executor.
@@ -79,6 +80,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its reaped children (the Dask workers)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text().strip()
@@ -93,6 +102,7 @@ def time_once(plan: Any, tracker: Any, name: str, workers: int) -> dict[str, Any
 
     clear_cache()  # the local pass must not reuse segmenters built by an earlier pass
     load_before = os.getloadavg()[0]
+    cpu_before = _cpu_seconds()
     start = time.perf_counter()
     overrides = {"n_workers": workers, "threads_per_worker": 1} if name == "dask" else {}
     executor = create_executor(ComponentSpec(name=name), overrides=overrides)
@@ -110,6 +120,7 @@ def time_once(plan: Any, tracker: Any, name: str, workers: int) -> dict[str, Any
     finally:
         executor.close()
     closed = time.perf_counter()
+    cpu = _cpu_seconds() - cpu_before
     if outcome.failed:
         raise SystemExit(f"{name}: {outcome.failed[0].error}")
     return {
@@ -119,6 +130,7 @@ def time_once(plan: Any, tracker: Any, name: str, workers: int) -> dict[str, Any
         "work_s": worked - started,
         "close_s": closed - worked,
         "end_to_end_s": closed - start,
+        "cpu_s": cpu,
         "load_avg_1min_before": load_before,
         "load_avg_1min_after": os.getloadavg()[0],
         "metrics": {f"{r.method}/{r.dataset}": r.metrics for r in outcome.results},
@@ -159,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             result = time_once(plan, tracker, name, args.workers)
             passes.append(result)
             print(f"pass {i + 1} {name:5s}: work {result['work_s']:6.1f} s, end to end "
-                  f"{result['end_to_end_s']:6.1f} s (load {result['load_avg_1min_before']:.1f} → "
+                  f"{result['end_to_end_s']:6.1f} s, CPU {result['cpu_s']:6.1f} s "
+                  f"(load {result['load_avg_1min_before']:.1f} → "
                   f"{result['load_avg_1min_after']:.1f})", flush=True)
     best = {name: min((p for p in passes if p["executor"] == name), key=lambda p: p["work_s"])
             for name in ("local", "dask")}
