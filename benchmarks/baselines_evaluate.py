@@ -19,7 +19,7 @@ import argparse
 import os
 import time
 
-from baselines_common import REPO, RESULTS, default_data_root, machine_info, write_json
+from bench_record import REPO, RESULTS, default_data_root, machine_info, write_json
 
 SUITE = REPO / "benchmarks" / "baselines.yaml"
 

@@ -25,7 +25,7 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
-from baselines_common import RESULTS, default_data_root, machine_info, write_json  # noqa: E402
+from bench_record import RESULTS, default_data_root, machine_info, write_json  # noqa: E402
 
 import nucbench  # noqa: E402
 

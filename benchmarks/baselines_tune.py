@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from baselines_common import RESULTS, default_data_root, machine_info, write_json
+from bench_record import RESULTS, default_data_root, machine_info, write_json
 
 from nucbench.config import ComponentSpec, DatasetSpec, MethodSpec, SuiteConfig
 from nucbench.suite import clear_cache, create_executor, create_tracker, plan_suite, run_suite

@@ -14,7 +14,7 @@ import argparse
 import time
 
 import numpy as np
-from ssl_common import DATA, RESULTS, machine_info, write_json
+from bench_record import DATA, RESULTS, machine_info, write_json
 from train_speed import CONFIGS, build
 
 import nucbench

@@ -26,15 +26,13 @@ shared fairly between sessions, not processes, so while other sessions keep the 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_record import machine_info, write_json
 
 REPO = Path(__file__).resolve().parent.parent
 RESULT = REPO / "benchmarks" / "results" / "executor_speed.json"
@@ -52,32 +50,8 @@ SUITE: dict[str, Any] = {
 
 
 def machine() -> dict[str, Any]:
-    """Platform, CPU model, cores, torch CPU capability, date (UTC), git commit, command."""
-    import torch
-
-    model = platform.processor() or "unknown"
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
-
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    commit = git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_model": model,
-        "cpu_count": os.cpu_count(),
-        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "sched_autogroup_enabled": _read("/proc/sys/kernel/sched_autogroup_enabled"),
-        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_commit": commit,
-        "command": " ".join(["python", *sys.argv]),
-    }
+    """The shared machine record plus whether the kernel groups CPU time by session (autogroup)."""
+    return {**machine_info(), "sched_autogroup_enabled": _read("/proc/sys/kernel/sched_autogroup_enabled")}
 
 
 def _cpu_seconds() -> float:
@@ -198,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "identical_metrics": identical,
         "metrics": passes[0]["metrics"],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(args.out)
+    write_json(args.out, record)
     print(f"{n_images} image jobs; local {best['local']['work_s']:.1f} s, dask ({args.workers} workers) "
           f"{best['dask']['work_s']:.1f} s: {work_ratio:.2f}× (end to end {e2e_ratio:.2f}×); "
           f"metrics identical: {identical}")

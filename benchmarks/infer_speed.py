@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import torch
-from ssl_common import DATA, RESULTS, machine_info, write_json
+from bench_record import DATA, RESULTS, machine_info, write_json
 
 import nucbench
 from nucbench.data.io import read_image

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baselines_common import RESULTS, default_data_root, machine_info, write_json  # noqa: E402
+from bench_record import RESULTS, default_data_root, machine_info, write_json  # noqa: E402
 
 
 def probability_map(labels: np.ndarray, seed: int) -> np.ndarray:

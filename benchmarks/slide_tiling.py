@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from slide_speed import RESULTS, machine  # noqa: E402
+from bench_record import RESULTS, machine_info, write_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 METHODS = ["otsu", "cellprofiler-style", "fiji-style"]
@@ -119,12 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             "tiles": len(diffs),
         }
         print(method, summary[method])
-    report = {"machine": machine(), "tile_size": args.tile_size, "overlap": args.overlap,
+    report = {"machine": machine_info(), "tile_size": args.tile_size, "overlap": args.overlap,
               "summary": summary, "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(args.out)
+    write_json(args.out, report)
     print(f"written {args.out}")
     return 0
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ssl_common import DATA, REPO, RESULTS, machine_info, write_json
+from bench_record import DATA, REPO, RESULTS, machine_info, write_json
 
 import nucbench
 from nucbench.data.stain import reinhard_normalise

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ssl_common import DATA, REPO, RESULTS, machine_info, write_json
+from bench_record import DATA, REPO, RESULTS, machine_info, write_json
 
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.evaluate import evaluate_folder

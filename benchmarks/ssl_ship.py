@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import torch
-from ssl_common import REPO, git_commit, write_json
+from bench_record import REPO, git_commit, write_json
 
 from nucbench.train import atomic_save
 

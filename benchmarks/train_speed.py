@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import torch
-from ssl_common import RESULTS, machine_info, write_json
+from bench_record import RESULTS, machine_info, write_json
 
 import nucbench
 from nucbench.interfaces import RegularizerContext

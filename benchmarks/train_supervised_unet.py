@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from baselines_common import REPO, default_data_root, machine_info, write_json
+from bench_record import REPO, default_data_root, machine_info, write_json
 from nucbench_supervised.model import SmallUNet
 from nucbench_supervised.segmenter import SHIPPED_WEIGHTS, predict_maps, save_checkpoint
 from nucbench_supervised.targets import distance_target

@@ -1,4 +1,7 @@
-"""Shared helpers of the baselines' benchmark scripts: machine record, atomic JSON, data root."""
+"""What every benchmark script records beside its figures: machine, date, commit; atomic JSON.
+
+Shared by all scripts in ``benchmarks/`` (they run with this folder on ``sys.path``).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def git_commit() -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    """Platform, CPU model, core count, torch CPU capability, date (UTC), git commit, command."""
+    """Platform, CPU, cores, torch threads/capability/bf16 support, load, date (UTC), commit, command."""
     import torch
 
     return {
@@ -48,10 +51,13 @@ def machine_info() -> dict[str, Any]:
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "mkldnn_bf16_supported": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "load_average_at_start": os.getloadavg(),
         "date_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": git_commit(),
-        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "command": " ".join(["python", *sys.argv]),
     }
 
 
@@ -59,9 +65,9 @@ def write_json(path: Path, data: Any) -> Path:
     """Write `data` as indented JSON atomically (temp file in the same folder, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
     return path
 
 
@@ -71,3 +77,7 @@ def default_data_root() -> str | None:
         return os.environ["NUCBENCH_DATA"]
     shared = REPO.parent / "shared" / "data"
     return str(shared) if shared.is_dir() else None
+
+
+#: The data root as a path (``NUCBENCH_DATA``, else ``<repo>/../shared/data``).
+DATA = Path(default_data_root() or REPO.parent / "shared" / "data")
