@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nucbench.atomic import atomic_path
 from nucbench.errors import (
     ConfigError,
     InputError,
@@ -34,6 +35,7 @@ __all__ = [
     "RegularizerContext",
     "UnknownNameError",
     "__version__",
+    "atomic_path",
     "create",
     "hookimpl",
     "list_entries",

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from nucbench.atomic import atomic_path
 from nucbench.errors import InputError, NucbenchError
 
 __all__ = [
@@ -375,7 +376,6 @@ def run_tile(job: TileJob) -> TileSummary:
         object_uuid,
         rings_to_polygons,
     )
-    from nucbench.export._atomic import atomic_path
 
     start = time.perf_counter()
     tile = job.tile
@@ -542,7 +542,6 @@ def _prepare_work_dir(work_dir: Path, manifest: dict[str, Any], *, overwrite: bo
             )
         return
     work_dir.mkdir(parents=True, exist_ok=True)
-    from nucbench.export._atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from nucbench.atomic import atomic_path
 from nucbench.config import ComponentSpec, SuiteConfig, load_config
 from nucbench.errors import ConfigError, InputError, NucbenchError
 from nucbench.interfaces import Executor, Tracker
@@ -627,9 +628,8 @@ def _load_plugin(manager: PluginManager, plugin: PluginSource) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / Path(plugin.path).name
         if not path.is_file():
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(plugin.text)
-            tmp.replace(path)
+            with atomic_path(path) as tmp:
+                tmp.write_text(plugin.text)
     manager.load_file(path)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from nucbench.atomic import atomic_path
 from nucbench.errors import InputError
 
 
@@ -124,7 +124,5 @@ def write_files(folder: Path, files: Mapping[str, bytes]) -> None:
     """Write `files` (name → content) into `folder`, each atomically (temp name, then rename)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
-        path = folder / name
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
+        with atomic_path(folder / name) as tmp:
+            tmp.write_bytes(content)

@@ -7,11 +7,11 @@ Every reader validates at the boundary: a missing, unreadable or unexpected file
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from nucbench.atomic import atomic_path
 from nucbench.errors import InputError
 
 __all__ = ["read_image", "read_label_image", "write_label_image", "IMAGE_SUFFIXES", "LABEL_SUFFIXES"]
@@ -232,8 +232,7 @@ def write_label_image(path: str | os.PathLike[str], labels: np.ndarray) -> Path:
     if suffix == ".png" and not fits16:
         path, suffix = path.with_suffix(".tif"), ".tif"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{suffix}")
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".png":
             from PIL import Image
 
@@ -245,7 +244,4 @@ def write_label_image(path: str | os.PathLike[str], labels: np.ndarray) -> Path:
         else:
             with open(tmp, "wb") as fh:
                 np.save(fh, labels.astype(np.int32 if top <= np.iinfo(np.int32).max else np.uint32))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -14,11 +14,14 @@ import math
 import os
 import uuid
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 import numpy as np
+
+from nucbench.atomic import atomic_path
 
 __all__ = ["DetectionWriter", "detection_feature", "object_uuid", "NUCLEUS_CLASS"]
 
@@ -117,11 +120,14 @@ class DetectionWriter:
         self.classification = dict(classification)
         self.id_seed = id_seed if id_seed is not None else self.path.name
         self.count = 0
-        self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        self._stack = ExitStack()
         self._file: IO[str] | None = None
 
     def __enter__(self) -> DetectionWriter:
-        self._file = open(self._tmp, "w", encoding="utf-8")
+        with ExitStack() as stack:
+            tmp = stack.enter_context(atomic_path(self.path))
+            self._file = stack.enter_context(open(tmp, "w", encoding="utf-8"))
+            self._stack = stack.pop_all()
         self._file.write('{"type": "FeatureCollection", "features": [')
         return self
 
@@ -147,14 +153,10 @@ class DetectionWriter:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         assert self._file is not None
-        try:
-            if exc_type is None:
-                self._file.write("\n]}\n")
-            self._file.close()
-            if exc_type is None:
-                os.replace(self._tmp, self.path)
-        finally:
-            if self._tmp.exists():
-                self._tmp.unlink()
+        if exc_type is not None:
+            self._stack.__exit__(exc_type, exc, tb)
+            return
+        with self._stack:  # an error in the closing write still removes the temporary file
+            self._file.write("\n]}\n")
 
 

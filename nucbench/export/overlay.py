@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nucbench.export._atomic import atomic_path
+from nucbench.atomic import atomic_path
 
 __all__ = ["OverlayCanvas", "OUTLINE_COLOUR"]
 

@@ -6,11 +6,13 @@ import csv
 import io
 import math
 import os
-import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+
+from nucbench.atomic import atomic_path
 
 __all__ = ["TableWriter", "format_cell", "format_row"]
 
@@ -63,12 +65,15 @@ class TableWriter:
         self.columns = list(columns)
         self.decimals = decimals
         self.count = 0
-        self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        self._stack = ExitStack()
         self._file: IO[str] | None = None
         self._writer: csv.writer | None = None
 
     def __enter__(self) -> TableWriter:
-        self._file = open(self._tmp, "w", encoding="utf-8", newline="")
+        with ExitStack() as stack:
+            tmp = stack.enter_context(atomic_path(self.path))
+            self._file = stack.enter_context(open(tmp, "w", encoding="utf-8", newline=""))
+            self._stack = stack.pop_all()
         self._writer = csv.writer(self._file, lineterminator="\n")
         self._writer.writerow(self.columns)
         return self
@@ -88,10 +93,4 @@ class TableWriter:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         assert self._file is not None
-        try:
-            self._file.close()
-            if exc_type is None:
-                os.replace(self._tmp, self.path)
-        finally:
-            if self._tmp.exists():
-                self._tmp.unlink()
+        self._stack.__exit__(exc_type, exc, tb)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from nucbench import InputError
+from nucbench import InputError, atomic_path
 from nucbench_supervised.model import SmallUNet
 from nucbench_supervised.postprocess import distance_watershed
 
@@ -25,11 +25,10 @@ def save_checkpoint(path: str | Path, model: SmallUNet, *, mean: tuple[float, ..
                     mpp: float = TRAIN_MPP) -> Path:
     """Write ``{"state_dict", "config"}`` to `path` atomically (temp file, then rename)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     config = {"widths": list(model.widths), "mean": list(mean), "std": list(std), "mpp": float(mpp)}
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    torch.save({"state_dict": state, "config": config}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": state, "config": config}, tmp)
     return path
 
 
