@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from nucbench.atomic import atomic_path
+from nucbench.cliparams import add_executor_options, executor_choice
 from nucbench.errors import InputError, NucbenchError
 
 __all__ = [
@@ -813,14 +814,7 @@ def add_slide_arguments(parser: argparse.ArgumentParser) -> None:
                             "nucleus diameter (default 64)")
     group.add_argument("--min-tissue", type=float, default=0.01, metavar="FRACTION",
                        help="skip tiles with less tissue than this (HSV mask; default 0.01)")
-    group.add_argument("--executor", metavar="NAME",
-                       help="run tiles with this executor: local (default) or dask")
-    group.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="Dask scheduler to run tiles on (implies --executor dask)")
-    group.add_argument("--workers", type=int, metavar="N",
-                       help="worker processes of the Dask LocalCluster (implies --executor dask; default 2)")
-    group.add_argument("--threads-per-worker", type=int, metavar="N",
-                       help="threads per Dask worker process (default 1)")
+    add_executor_options(group, executor_help="run tiles with this executor: local (default) or dask")
 
 
 def run_slide_inputs(args: argparse.Namespace, slides: Sequence[Path], segmenter: str,
@@ -835,12 +829,8 @@ def run_slide_inputs(args: argparse.Namespace, slides: Sequence[Path], segmenter
     """
     import sys
 
-    overrides = {"address": args.scheduler, "n_workers": args.workers,
-                 "threads_per_worker": args.threads_per_worker}
-    given = {k: v for k, v in overrides.items() if v is not None}
-    name = args.executor or ("dask" if given else "local")
-    if given and name.replace("_", "-").lower() != "dask":
-        raise InputError("--scheduler, --workers and --threads-per-worker need --executor dask")
+    name, given = executor_choice(args)
+    name = name or "local"
     region = parse_region(args.region) if args.region else None
     if region is not None and len(slides) > 1:
         raise InputError("--region applies to one slide; give a single slide with it")

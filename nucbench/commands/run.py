@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nucbench.atomic import atomic_path
-from nucbench.errors import InputError
+from nucbench.cliparams import add_executor_options, executor_choice
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -19,14 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
                     "record each run (MLflow by default), and print the comparison table.",
     )
     parser.add_argument("suite", metavar="SUITE.yaml", help="the suite file")
-    parser.add_argument("--executor", metavar="NAME",
-                        help="executor instead of the suite's: local (default) or dask")
-    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                        help="run on this Dask scheduler (implies --executor dask)")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="worker processes of the Dask LocalCluster (default 2)")
-    parser.add_argument("--threads-per-worker", type=int, metavar="N",
-                        help="threads per Dask worker process (default 1)")
+    add_executor_options(parser, executor_help="executor instead of the suite's: local (default) or dask")
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="MLflow tracking URI (default: the suite's, else MLFLOW_TRACKING_URI, "
                              "else sqlite:///<cwd>/mlflow.db)")
@@ -58,13 +51,7 @@ def run(args: argparse.Namespace) -> int:
         _print_status(plan, run_status(plan, tracker), rerun=args.rerun, where=tracker.location())
         return 0
 
-    overrides = {"address": args.scheduler, "n_workers": args.workers,
-                 "threads_per_worker": args.threads_per_worker}
-    name = args.executor or ("dask" if any(v is not None for v in overrides.values()) else None)
-    if name is not None and name.replace("_", "-").lower() != "dask" and any(
-        v is not None for v in overrides.values()
-    ):
-        raise InputError("--scheduler, --workers and --threads-per-worker need --executor dask")
+    name, overrides = executor_choice(args)
     dataset_sizes(plan)
     start = time.perf_counter()
     executor = create_executor(plan.config.executor, name=name, overrides=overrides, source=plan.source)
