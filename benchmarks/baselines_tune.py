@@ -40,26 +40,31 @@ SPACES: dict[str, dict[str, list[Any]]] = {
         "threshold_scope": ["global", "adaptive"],
         "otsu_classes": [2, 3],
         "middle_class": ["foreground", "background"],
-        "adaptive_window": [50, 100, 200],
-        "threshold_smoothing_scale": [0.0, 1.3488, 2.0, 3.0],
+        "adaptive_window": [30, 50, 100, 200],
+        "threshold_smoothing_scale": [0.0, 1.3488, 2.0, 3.0, 4.0, 5.0],
         "threshold_correction": [0.8, 0.9, 1.0, 1.1, 1.2],
-        "diameter_min": [4.0, 6.0, 8.0, 10.0],
-        "diameter_max": [40.0, 60.0, 80.0],
+        "min_threshold": [0.05, 0.1, 0.15, 0.2],
+        "diameter_min": [4.0, 6.0, 8.0, 10.0, 12.0, 14.0],
+        "diameter_max": [40.0, 60.0, 80.0, 100.0, 120.0],
         "discard_outside_diameter": [True, False],
         "discard_border": [True, False],
         "declump": ["intensity", "shape"],
         "dividing_lines": ["intensity", "shape"],
         "smoothing_filter_size": [None, 3.0, 5.0, 7.0],
-        "maxima_suppression": [None, 4.0, 5.0, 6.0, 7.0, 8.0],
+        "maxima_suppression": [None, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0],
     },
     "fiji-style": {
         "stain_vectors": ["ruifrok-he", "ruifrok-hed"],
+        "stain_output": ["transmittance", "absorbance"],
         "sigma": [0.0, 1.0, 1.5, 2.0, 3.0],
         "threshold_method": ["default", "huang", "otsu", "li", "yen", "triangle"],
+        "local_method": ["none", "mean", "midgrey", "niblack", "sauvola", "phansalkar"],
+        "local_radius": [15.0, 25.0, 40.0, 60.0],
+        "min_od": [0.05, 0.1, 0.15],
         "fill_holes": [True, False],
         "watershed": [True, False],
         "watershed_tolerance": [0.5, 1.0, 1.5, 2.0, 3.0],
-        "size_min": [0.0, 20.0, 40.0, 60.0, 100.0],
+        "size_min": [0.0, 20.0, 40.0, 60.0, 100.0, 150.0, 200.0],
         "size_max": [None, 1000.0, 2000.0],
         "exclude_edges": [False, True],
     },
@@ -70,8 +75,8 @@ SPACES: dict[str, dict[str, list[Any]]] = {
     "supervised-unet": {
         "fg_threshold": [0.3, 0.4, 0.5, 0.6, 0.7],
         "marker_threshold": [0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
-        "min_marker_area": [1.0, 4.0, 10.0, 20.0],
-        "min_area": [0.0, 10.0, 20.0, 40.0, 60.0],
+        "min_marker_area": [1.0, 4.0, 10.0, 20.0, 30.0, 40.0],
+        "min_area": [0.0, 10.0, 20.0, 40.0, 60.0, 80.0, 100.0],
     },
 }
 
@@ -100,8 +105,13 @@ def canonical(method: str, params: dict[str, Any]) -> dict[str, Any]:
             p["adaptive_window"] = 50
         if p.get("declump") == "shape" and p.get("dividing_lines") == "shape":
             p["smoothing_filter_size"] = None
-    if method == "fiji-style" and p.get("watershed") is False:
-        p["watershed_tolerance"] = 0.5
+    if method == "fiji-style":
+        if p.get("watershed") is False:
+            p["watershed_tolerance"] = 0.5
+        if p.get("local_method", "none") == "none":
+            p["local_radius"] = 15.0
+        else:
+            p["threshold_method"] = "default"
     if method == "otsu" and p.get("channel") == "grey":
         p["stain_vectors"] = "ruifrok-he"
     return p
@@ -197,6 +207,7 @@ def tune(method: str, root: str | None, n_random: int, rounds: int, seed: int,
             break
     return {
         "search": {"space": space, "random_trials": n_random, "coordinate_rounds_max": rounds, "seed": seed,
+                   "earlier_search": (previous or {}).get("search"),
                    "objective": "mean AJI over the 11 monuseg val tiles (registry metric 'aji')",
                    "suites_run": scorer.suites},
         "stock": {"params": canonical(method, base), "val_aji": round(stock_score, 5)},

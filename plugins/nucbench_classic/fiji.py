@@ -11,8 +11,8 @@ from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
 from nucbench_classic.objects import check_rgb, drop_border, filter_area, finish, length_scale
-from nucbench_classic.stain import hematoxylin_od, od_to_8bit
-from nucbench_classic.thresholds import histogram_threshold
+from nucbench_classic.stain import OD_MAX, hematoxylin_od, od_to_8bit, od_to_8bit_absorbance
+from nucbench_classic.thresholds import histogram_threshold, local_threshold
 
 __all__ = ["FijiStyle", "STOCK"]
 
@@ -23,8 +23,11 @@ _EIGHT = np.ones((3, 3), bool)
 #: configuration; ``min_od`` is ours (Fiji has no such guard).
 STOCK: dict[str, object] = {
     "stain_vectors": "ruifrok-he",
+    "stain_output": "transmittance",
     "sigma": 2.0,
     "threshold_method": "default",
+    "local_method": "none",
+    "local_radius": 15.0,
     "min_od": 0.1,
     "fill_holes": True,
     "watershed": True,
@@ -41,11 +44,15 @@ class FijiStyle:
     A re-implementation of the macro most Fiji users write for H&E nuclei:
 
     1. ``Colour Deconvolution`` ("H&E" vectors) → the hematoxylin image as Fiji shows it, 8-bit
-       transmitted light ``round(255 · 10^-OD)``, nuclei dark;
+       transmitted light ``round(255 · 10^-OD)``, nuclei dark; or (``stain_output="absorbance"``)
+       the 8-bit absorbance image of Colour Deconvolution 2, ``round(255 · OD / log10 255)``,
+       nuclei bright (thresholded as objects on a dark background);
     2. ``Gaussian Blur...`` with ``sigma`` (on the 8-bit image, rounded back to 8-bit);
     3. ``setAutoThreshold`` with ``threshold_method`` on the 256-bin histogram; objects are the
        pixels ``<=`` the level (dark objects on a light background) and whose hematoxylin OD is at
-       least ``min_od``;
+       least ``min_od``; or, with ``local_method``, Fiji's ``Auto Local Threshold`` on the
+       inverted stain image (nuclei bright) in a window of radius ``local_radius`` (see
+       :func:`~nucbench_classic.thresholds.local_threshold`), still with the ``min_od`` floor;
     4. ``Fill Holes``;
     5. ``Watershed`` (Process › Binary): the Euclidean distance map, its maxima with prominence
        ``watershed_tolerance`` (ImageJ uses 0.5; here :func:`skimage.morphology.h_maxima`,
@@ -67,10 +74,17 @@ class FijiStyle:
     ----------
     stain_vectors : {"ruifrok-he", "ruifrok-hed"}, optional
         Fiji's "H&E" vectors, or the H-E-DAB set ("H DAB"-style third vector).
+    stain_output : {"transmittance", "absorbance"}, optional
+        The 8-bit stain image thresholded: transmitted light (Colour Deconvolution) or absorbance
+        (Colour Deconvolution 2).
     sigma : float, optional
         Gaussian blur σ in px at 40x; 0 = no blur.
     threshold_method : {"default", "huang", "otsu", "li", "yen", "triangle"}, optional
-        Auto-threshold method.
+        Global auto-threshold method (used when ``local_method`` is ``"none"``).
+    local_method : {"none", "mean", "midgrey", "niblack", "sauvola", "phansalkar"}, optional
+        Local auto-threshold method instead of the global one.
+    local_radius : float, optional
+        Radius of the local threshold's window, px at 40x (Fiji's default 15).
     min_od : float, optional
         Minimum hematoxylin OD of a foreground pixel, so that a blank or glass-only tile stays
         empty (not in Fiji).
@@ -105,21 +119,27 @@ class FijiStyle:
     def __init__(
         self,
         stain_vectors: Literal["ruifrok-he", "ruifrok-hed"] = "ruifrok-he",
-        sigma: float = 2.0,
-        threshold_method: Literal["default", "huang", "otsu", "li", "yen", "triangle"] = "default",
-        min_od: float = 0.1,
+        stain_output: Literal["transmittance", "absorbance"] = "transmittance",
+        sigma: float = 1.5,
+        threshold_method: Literal["default", "huang", "otsu", "li", "yen", "triangle"] = "li",
+        local_method: Literal["none", "mean", "midgrey", "niblack", "sauvola", "phansalkar"] = "none",
+        local_radius: float = 15.0,
+        min_od: float = 0.05,
         fill_holes: bool = True,
         watershed: bool = True,
         watershed_tolerance: float = 0.5,
-        size_min: float = 0.0,
-        size_max: float | None = None,
+        size_min: float = 100.0,
+        size_max: float | None = 2000.0,
         exclude_edges: bool = False,
     ) -> None:
         if size_max is not None and size_max < size_min:
             raise ValueError(f"size range ({size_min}, {size_max}) must satisfy min <= max")
         self.stain_vectors = stain_vectors
+        self.stain_output = stain_output
         self.sigma = sigma
         self.threshold_method = threshold_method
+        self.local_method = local_method
+        self.local_radius = local_radius
         self.min_od = min_od
         self.fill_holes = fill_holes
         self.watershed = watershed
@@ -132,13 +152,22 @@ class FijiStyle:
         """Segment one H×W×3 uint8 RGB image into H×W int32 labels (0 = background)."""
         image = check_rgb(image, "fiji-style")
         s = length_scale(mpp, "fiji-style")
-        stain = od_to_8bit(hematoxylin_od(image, self.stain_vectors))
+        od = hematoxylin_od(image, self.stain_vectors)
+        absorbance = self.stain_output == "absorbance"
+        stain = od_to_8bit_absorbance(od) if absorbance else od_to_8bit(od)
         if self.sigma > 0:
             blurred = ndi.gaussian_filter(stain.astype(np.float32), self.sigma * s)
             stain = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)
-        level = histogram_threshold(stain, self.threshold_method)
-        darkest_allowed = int(math.floor(255.0 * 10.0 ** (-self.min_od)))
-        mask = stain <= min(level, darkest_allowed)
+        bright = stain if absorbance else 255 - stain  # nuclei bright
+        # the min_od floor on the same 8-bit scale
+        floor = int(math.ceil(255.0 * self.min_od / OD_MAX)) if absorbance else (
+            255 - int(math.floor(255.0 * 10.0 ** (-self.min_od))))
+        mask = bright >= floor
+        if self.local_method == "none":
+            level = histogram_threshold(stain, self.threshold_method)
+            mask &= stain > level if absorbance else stain <= level
+        else:
+            mask &= local_threshold(bright, self.local_method, self.local_radius * s)
         if self.fill_holes:
             mask = ndi.binary_fill_holes(mask)
         if not mask.any():

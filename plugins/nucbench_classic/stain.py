@@ -20,6 +20,8 @@ __all__ = [
     "hematoxylin_od",
     "grey_od",
     "od_to_8bit",
+    "od_to_8bit_absorbance",
+    "OD_MAX",
 ]
 
 #: Stain OD vectors (rows: stains; columns: R, G, B), before normalisation.
@@ -31,6 +33,9 @@ STAIN_VECTORS: dict[str, tuple[tuple[float, float, float], ...]] = {
     "ruifrok-he": ((0.644211, 0.716556, 0.266844), (0.092789, 0.954111, 0.283111)),
     "ruifrok-hed": ((0.65, 0.70, 0.29), (0.07, 0.99, 0.11), (0.27, 0.57, 0.78)),
 }
+
+#: Largest optical density an 8-bit channel can express: ``-log10(1 / 255)``.
+OD_MAX = float(np.log10(255.0))
 
 # -log10(v / 255) for every 8-bit value; 0 is read as 1 so that black is finite (OD 2.41).
 _OD_LUT = (-np.log10(np.maximum(np.arange(256), 1) / 255.0)).astype(np.float32)
@@ -135,3 +140,18 @@ def od_to_8bit(od: np.ndarray) -> np.ndarray:
     [255, 26, 0]
     """
     return np.clip(np.rint(255.0 * np.power(10.0, -od, dtype=np.float32)), 0, 255).astype(np.uint8)
+
+
+def od_to_8bit_absorbance(od: np.ndarray) -> np.ndarray:
+    """8-bit absorbance image of a stain OD, ``round(255 * od / OD_MAX)``: stained pixels bright.
+
+    The scaling maps the OD range of 8-bit input (0 to ``OD_MAX = log10 255``) onto 0-255, like the
+    "8-bit absorbance" output of Fiji's Colour Deconvolution 2 (whose exact scaling may differ).
+
+    Examples
+    --------
+    >>> od_to_8bit_absorbance(np.array([0.0, OD_MAX / 2, 5.0])).tolist()
+    [0, 128, 255]
+    """
+    scaled = np.rint(np.asarray(od, dtype=np.float32) * np.float32(255.0 / OD_MAX))
+    return np.clip(scaled, 0, 255).astype(np.uint8)

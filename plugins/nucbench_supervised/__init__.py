@@ -14,4 +14,5 @@ def nucbench_register(registries):
         description="Small U-Net (foreground + distance map) trained on the 19 MoNuSeg training tiles.",
         reference="Ronneberger et al., MICCAI 2015; Naylor et al., IEEE TMI 38(2), 2019", mpp=0.25,
         weights="nucbench_supervised/weights/supervised_unet.pt",
+        stock="nucbench_supervised.segmenter:STOCK",
     )

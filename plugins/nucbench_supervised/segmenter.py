@@ -12,13 +12,18 @@ from nucbench import InputError, atomic_path
 from nucbench_supervised.model import SmallUNet
 from nucbench_supervised.postprocess import distance_watershed
 
-__all__ = ["SupervisedUNet", "SHIPPED_WEIGHTS", "load_checkpoint", "predict_maps", "save_checkpoint"]
+__all__ = ["SupervisedUNet", "SHIPPED_WEIGHTS", "STOCK", "load_checkpoint", "predict_maps", "save_checkpoint"]
 
 #: The weights shipped with the package (trained by ``benchmarks/train_supervised_unet.py``).
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "supervised_unet.pt"
 
 #: Resolution the network was trained at (MoNuSeg 40x).
 TRAIN_MPP = 0.25
+
+#: The untuned post-processing (:func:`distance_watershed`'s own defaults: both maps cut at 0.5,
+#: markers of at least 4 px, nuclei of at least 20 px) with the shipped weights.
+STOCK: dict[str, object] = {"fg_threshold": 0.5, "marker_threshold": 0.5, "min_marker_area": 4.0,
+                            "min_area": 20.0}
 
 
 def save_checkpoint(path: str | Path, model: SmallUNet, *, mean: tuple[float, ...], std: tuple[float, ...],
@@ -82,7 +87,7 @@ class SupervisedUNet:
     loss on the 11 validation tiles. Instances come from :func:`distance_watershed` (our own
     marker watershed on the predicted distance, not the paper's ``watershed`` post-processor,
     which sees only one probability map); its thresholds below were tuned on the validation
-    tiles (``benchmarks/baselines_tune.py``).
+    tiles (``benchmarks/baselines_tune.py``); :data:`STOCK` holds the untuned ones.
 
     Images whose ``mpp`` differs from 0.25 µm/px by more than 10 % are resampled to 0.25 µm/px
     for the network and the labels resampled back (nearest neighbour).
@@ -109,10 +114,10 @@ class SupervisedUNet:
     def __init__(
         self,
         checkpoint: str | None = None,
-        fg_threshold: float = 0.5,
-        marker_threshold: float = 0.5,
-        min_marker_area: float = 4.0,
-        min_area: float = 20.0,
+        fg_threshold: float = 0.6,
+        marker_threshold: float = 0.4,
+        min_marker_area: float = 30.0,
+        min_area: float = 80.0,
     ) -> None:
         self.checkpoint = str(SHIPPED_WEIGHTS) if checkpoint is None else checkpoint
         self.model, self.config = load_checkpoint(self.checkpoint)
