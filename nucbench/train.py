@@ -11,6 +11,7 @@ The core knows only interfaces. A pretext task (kind ``pretext-task``) provides:
 
     build_head() -> nn.Module                      # G
     make_sampler(images, *, batch_size, crop_size, seed) -> sampler
+        # images: tiles, or a dataset's crop_sources() (whole slides) when it has that method
         # sampler.sample() -> (N×S×S×3 uint8, N int64); state_dict() / load_state_dict()
     head_input(images, attention) -> Tensor        # e.g. A ⊙ I
     loss(output, targets) -> Tensor
@@ -149,6 +150,13 @@ def _load_images(
     manager: Any, spec: ComponentSpec, *, normalise: bool, need_labels: bool, where: str
 ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     dataset = manager.create("dataset", spec.name, **spec.params)
+    if callable(getattr(dataset, "crop_sources", None)):  # whole slides (dataset 'slides'): read as sampled
+        if need_labels:
+            raise InputError(
+                f"{where}: dataset '{spec.name}' gives unlabelled slides; validation needs labelled tiles"
+            )
+        sources = dataset.crop_sources(stain_normalize=normalise)
+        return sources, [None] * len(sources)
     images, masks = [], []
     for i in range(len(dataset)):
         sample = dataset[i]

@@ -19,6 +19,15 @@ and are made in one of two ways:
     Gaussian blur, Gaussian noise and JPEG compression. Only content (nuclei size and texture)
     separates the classes.
 
+Crops can also come from whole slides (:class:`SlideCropSource`, given in place of a tile), read at
+the slides' true pyramid levels: a crop of class ``m`` is read with OpenSlide from the level whose
+downsample is the largest not above the one ``m`` needs, and only the remainder is resized (none
+when the slide has a level at ``m``; a 40x slide whose next level is at 10x gives its 20x crops
+from level 0 halved). Positions are drawn uniformly among the regions that a low-resolution tissue
+mask, computed once per slide, calls tissue. In ``"shared-resample"`` mode a slide crop of class
+``m`` is read at ``m / k`` with the same jitter ``k`` and then gets the same augmentations as a tile
+crop. Tiles and slides can be mixed; each batch picks the source of every crop uniformly.
+
 Sampling is deterministic given the seed, and :meth:`MultiScaleCropSampler.state_dict` /
 :meth:`~MultiScaleCropSampler.load_state_dict` capture it exactly so that a resumed training run
 draws the same batches as an uninterrupted one.
@@ -28,13 +37,18 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-__all__ = ["MultiScaleCropSampler", "dihedral", "DIHEDRAL_NAMES"]
+from nucbench.errors import InputError
+
+__all__ = ["MultiScaleCropSampler", "SlideCropSource", "dihedral", "DIHEDRAL_NAMES"]
 
 #: The 8 dihedral transforms of a square, by index (0 = identity).
 DIHEDRAL_NAMES = ("identity", "rot90", "rot180", "rot270", "hflip", "vflip", "transpose", "antitranspose")
@@ -69,8 +83,9 @@ class MultiScaleCropSampler:
 
     Parameters
     ----------
-    images : sequence of ndarray
-        H×W×3 uint8 tiles at `source_magnification`.
+    images : sequence of ndarray or SlideCropSource
+        H×W×3 uint8 tiles at `source_magnification`, and/or whole slides to read crops from at
+        their own pyramid levels (:class:`SlideCropSource`).
     magnifications : sequence of float
         The classes, e.g. ``(10, 20, 40)``; class ``i`` is ``magnifications[i]``.
     source_magnification : float
@@ -94,6 +109,9 @@ class MultiScaleCropSampler:
     ValueError
         If the batch size does not split evenly over the classes or a tile is too small for the
         lowest magnification's crop.
+    InputError
+        If a slide's level 0 is below the highest class magnification, or it has no tissue region
+        large enough for a crop of some class.
 
     Examples
     --------
@@ -134,12 +152,24 @@ class MultiScaleCropSampler:
         self.jitter = float(jitter) if mode == "shared-resample" else 1.0
         self.augment = bool(augment) and mode == "shared-resample"
         self.rng = np.random.Generator(np.random.PCG64(seed))
-        self._pil = [Image.fromarray(np.ascontiguousarray(im)) for im in images]
+        # each source is a slide, or the index of a tile in self._pil (tile-only input: index i → i)
+        self._sources: list[SlideCropSource | int] = []
+        tiles, positions = [], []
+        for position, item in enumerate(images):
+            if isinstance(item, SlideCropSource):
+                item.prepare(self.magnifications, self.crop_size, self.jitter)
+                self._sources.append(item)
+            else:
+                self._sources.append(len(tiles))
+                tiles.append(item)
+                positions.append(position)
+        self._pil = [Image.fromarray(np.ascontiguousarray(im)) for im in tiles]
         need = self.crop_size * self.source_magnification / min(self.magnifications) * self.jitter
         small = [i for i, im in enumerate(self._pil) if min(im.size) < math.ceil(need)]
         if small:
+            width, height = self._pil[small[0]].size
             raise ValueError(
-                f"image {small[0]} is {self._pil[small[0]].size[1]}×{self._pil[small[0]].size[0]}: too small "
+                f"image {positions[small[0]]} is {height}×{width}: too small "
                 f"for a {self.crop_size}-pixel crop at {min(self.magnifications)}x (needs {math.ceil(need)})"
             )
         self._levels: dict[float, list[np.ndarray]] = {}
@@ -184,7 +214,10 @@ class MultiScaleCropSampler:
 
     def _crop(self, magnification: float) -> np.ndarray:
         rng = self.rng
-        index = int(rng.integers(len(self._pil)))
+        source = self._sources[int(rng.integers(len(self._sources)))]
+        if isinstance(source, SlideCropSource):
+            return self._slide_crop(source, magnification)
+        index = source
         s = self.crop_size
         if self.mode == "pyramid":
             level = self._levels[magnification][index]
@@ -200,6 +233,14 @@ class MultiScaleCropSampler:
         if self.augment:
             crop = self._augment(crop)
         return np.asarray(crop)
+
+    def _slide_crop(self, source: SlideCropSource, magnification: float) -> np.ndarray:
+        rng = self.rng
+        k = math.exp(rng.uniform(0.0, math.log(self.jitter))) if self.jitter > 1 else 1.0
+        crop = source.crop(rng, magnification, self.crop_size, jitter=self.jitter, scale=k)
+        if self.augment:
+            return self._augment(Image.fromarray(crop))
+        return crop
 
     def _augment(self, crop: Image.Image) -> np.ndarray:
         """Shared augmentations, drawn independently of the class."""
@@ -225,3 +266,213 @@ class MultiScaleCropSampler:
             noise = rng.normal(0.0, sigma, size=array.shape).astype(np.float32)
             array = np.clip(array.astype(np.float32) + noise, 0, 255).astype(np.uint8)
         return array
+
+
+class SlideCropSource:
+    """A whole slide as a source of crops: tissue regions read at the slide's true pyramid levels.
+
+    Give it to :class:`MultiScaleCropSampler` in place of a tile.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The slide (any format :class:`nucbench.data.Slide` opens: SVS, NDPI, pyramidal TIFF, …).
+    mpp : float, optional
+        Level-0 µm/px, used only when the slide's metadata has neither mpp nor objective power;
+        such a slide needs it.
+    min_tissue : float, optional
+        Minimum tissue fraction (0..1), on the tissue mask, of the largest square a crop of a class
+        can cover (``crop_size · jitter`` pixels at its magnification), default 0.7 (the paper's
+        rule for tiles).
+    mask_size : int, optional
+        Longer side of the thumbnail on which the tissue mask
+        (:func:`nucbench.data.tissue.tissue_mask`) is computed once, default 1024 pixels.
+    stain_normalize : bool, optional
+        Reinhard-normalise every crop (:func:`nucbench.data.stain.reinhard_normalise`) with the
+        slide's own L*a*b* statistics, measured once on up to 16 tissue squares of 256 level-0
+        pixels (a tile is normalised with its own statistics). Default ``False``.
+
+    Attributes
+    ----------
+    slide : Slide
+    mask : ndarray
+        The bool tissue mask.
+    mask_downsample : float
+        Level-0 pixels per mask pixel.
+    statistics : (mean, std) or None
+        The slide's (L, a, b) statistics when `stain_normalize`.
+
+    Raises
+    ------
+    InputError
+        If the slide cannot be opened, has no resolution and no `mpp` is given, or a parameter is
+        out of range.
+
+    Notes
+    -----
+    A crop of class ``m`` is read by :meth:`nucbench.data.Slide.read_region` at ``m`` (``m / k``
+    with the sampler's jitter ``k``): from the level whose downsample is the largest not above the
+    needed one, the remainder resized down with Lanczos filtering. Where a slide has no level at
+    ``m`` (say 10x on a slide with levels at 40x and 20x only) the crop thus comes from the best
+    higher-resolution level, resized. The position is snapped down to that level's pixel grid, so
+    that OpenSlide does not interpolate between level pixels (exact for integer downsamples).
+    """
+
+    #: Side (level-0 pixels) and number of the squares the stain statistics are measured on.
+    STAIN_SQUARE, STAIN_SQUARES = 256, 16
+
+    def __init__(self, path: str | os.PathLike[str], *, mpp: float | None = None, min_tissue: float = 0.7,
+                 mask_size: int = 1024, stain_normalize: bool = False) -> None:
+        from nucbench.data.slides import Slide
+        from nucbench.data.tissue import slide_tissue_mask
+
+        self.path = Path(path)
+        if not 0.0 <= min_tissue <= 1.0:
+            raise InputError(f"{self.path}: min_tissue must be a fraction in [0, 1]; got {min_tissue}")
+        if mask_size < 16:
+            raise InputError(f"{self.path}: mask_size must be at least 16 pixels; got {mask_size}")
+        slide = Slide(self.path)
+        if not slide.has_resolution:
+            slide.close()
+            if mpp is None:
+                raise InputError(
+                    f"{self.path}: the slide's metadata has no mpp and no objective power; give its "
+                    "level-0 resolution as mpp (e.g. mpp: 0.25 for a 40x scan)"
+                )
+            slide = Slide(self.path, mpp=mpp)
+        self.slide = slide
+        self.min_tissue = float(min_tissue)
+        self.mask, self.mask_downsample = slide_tissue_mask(slide, max_size=mask_size)
+        self._positions_cache: dict[tuple[float, int, float], tuple[np.ndarray, int, int]] = {}
+        self.statistics: tuple[np.ndarray, np.ndarray] | None = None
+        if stain_normalize:
+            self.statistics = self._stain_statistics()
+
+    def __repr__(self) -> str:
+        return (f"SlideCropSource('{self.path}', {self.slide.magnification:g}x, "
+                f"tissue {self.mask.mean():.0%} of the slide)")
+
+    def close(self) -> None:
+        """Release the slide."""
+        self.slide.close()
+
+    def level_for(self, magnification: float) -> tuple[int, float]:
+        """The pyramid level a crop at `magnification` is read from, and the downsample left to apply."""
+        return self.slide.best_level(magnification)
+
+    def prepare(self, magnifications: Sequence[float], crop_size: int, jitter: float = 1.0) -> None:
+        """Check that crops of every class can be read, and find their tissue positions (cached).
+
+        Raises
+        ------
+        InputError
+            If level 0 is below the highest magnification (slides are never upsampled), or there
+            is no tissue region large enough for a crop of some class.
+        """
+        from nucbench.data.slides import MAGNIFICATION_TOLERANCE
+
+        base, top = self.slide.magnification, max(magnifications)
+        if top > base * (1.0 + MAGNIFICATION_TOLERANCE):
+            raise InputError(
+                f"{self.path}: level 0 is {base:g}x, below the {top:g}x crops asked for (slides are "
+                "never upsampled); use a higher-magnification scan or lower magnifications"
+            )
+        for m in magnifications:
+            self._positions(m, crop_size, jitter)
+
+    def _positions(self, magnification: float, crop_size: int, jitter: float) -> tuple[np.ndarray, int, int]:
+        """Tissue boxes: flat indices of their corners in the grid of mask cells, grid width, box side.
+
+        A box is the square, in mask pixels, of the largest region a crop of the class covers.
+        """
+        key = (float(magnification), int(crop_size), float(jitter))
+        if key in self._positions_cache:
+            return self._positions_cache[key]
+        side0 = crop_size * jitter * self.slide.magnification / magnification
+        box = max(1, round(side0 / self.mask_downsample))
+        height, width = self.mask.shape
+        cells = np.zeros(0, np.int64)
+        if box <= min(height, width) and side0 <= min(self.slide.dimensions):
+            integral = np.zeros((height + 1, width + 1), np.int32)
+            integral[1:, 1:] = self.mask.cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
+            sums = (integral[box:, box:] - integral[:-box, box:] - integral[box:, :-box]
+                    + integral[:-box, :-box])
+            cells = np.flatnonzero(sums >= self.min_tissue * box * box)
+        if not len(cells):
+            raise InputError(
+                f"{self.path}: no square of {side0:.0f} level-0 pixels (a {crop_size}-pixel crop at "
+                f"{magnification:g}x{f' with jitter {jitter:g}' if jitter > 1 else ''}) with at least "
+                f"{self.min_tissue:.0%} tissue (the mask finds {self.mask.mean():.1%} tissue on a slide of "
+                f"{self.slide.dimensions[0]}×{self.slide.dimensions[1]}); lower min_tissue or check the slide"
+            )
+        entry = (cells.astype(np.int32), width - box + 1, box)
+        self._positions_cache[key] = entry
+        return entry
+
+    def _level0_corner(self, cell: int, grid_width: int, box: int, size0: float, du: float,
+                       dv: float) -> tuple[float, float]:
+        """Top-left corner (level 0) of a square of side `size0` centred in the box at `cell`.
+
+        The centre moves by ``(du, dv)`` mask pixels (each in [0, 1)) around the box's centre, so
+        that positions are continuous; the square is kept inside the slide.
+        """
+        row, col = divmod(cell, grid_width)
+        cx = (col + box / 2 + du - 0.5) * self.mask_downsample
+        cy = (row + box / 2 + dv - 0.5) * self.mask_downsample
+        width, height = self.slide.dimensions
+        x0 = min(max(cx - size0 / 2, 0.0), width - size0)
+        y0 = min(max(cy - size0 / 2, 0.0), height - size0)
+        return x0, y0
+
+    def crop(self, rng: np.random.Generator, magnification: float, crop_size: int, *, jitter: float = 1.0,
+             scale: float = 1.0) -> np.ndarray:
+        """Read one random tissue crop of class `magnification`.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Draws the position (three draws).
+        magnification : float
+            The crop's class; it is read at ``magnification / scale``.
+        crop_size : int
+            Side of the crop in pixels.
+        jitter : float, optional
+            The sampler's largest `scale` (positions leave room for it), default 1.
+        scale : float, optional
+            The jitter ``k`` of this crop, in ``[1, jitter]``, default 1.
+
+        Returns
+        -------
+        ndarray
+            crop_size × crop_size × 3 uint8.
+        """
+        cells, grid_width, box = self._positions(magnification, crop_size, jitter)
+        cell = int(cells[int(rng.integers(len(cells)))])
+        du, dv = float(rng.random()), float(rng.random())
+        read_at = magnification / scale
+        size0 = crop_size * self.slide.magnification / read_at
+        x0, y0 = self._level0_corner(cell, grid_width, box, size0, du, dv)
+        level, _ = self.slide.best_level(read_at)
+        down = self.slide.level_downsamples[level]
+        x, y = int(math.floor(x0 / down) * down), int(math.floor(y0 / down) * down)
+        crop = self.slide.read_region(x, y, crop_size, crop_size, magnification=read_at)
+        if self.statistics is not None:
+            from nucbench.data.stain import reinhard_normalise
+
+            with warnings.catch_warnings():  # lab2rgb clipping a few out-of-gamut pixels, for every crop
+                warnings.filterwarnings("ignore", "Conversion from CIE-LAB", UserWarning)
+                crop = reinhard_normalise(crop, statistics=self.statistics)
+        return crop
+
+    def _stain_statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        from nucbench.data.stain import lab_statistics
+
+        side = min(self.STAIN_SQUARE, *self.slide.dimensions)
+        base = self.slide.magnification
+        cells, grid_width, box = self._positions(base, side, 1.0)
+        picks = np.unique(np.linspace(0, len(cells) - 1, min(self.STAIN_SQUARES, len(cells))).round())
+        squares = []
+        for i in picks.astype(int):
+            x0, y0 = self._level0_corner(int(cells[i]), grid_width, box, side, 0.5, 0.5)
+            squares.append(self.slide.read_region(int(x0), int(y0), side, side))
+        return lab_statistics(np.concatenate(squares, axis=0))

@@ -87,7 +87,8 @@ def _statistics_mask(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
 
 def reinhard_normalise(image: np.ndarray, target_mean: tuple[float, float, float] = REINHARD_TARGET_MEAN,
                        target_std: tuple[float, float, float] = REINHARD_TARGET_STD, *,
-                       mask: np.ndarray | None = None, keep_background: bool = True) -> np.ndarray:
+                       mask: np.ndarray | None = None, keep_background: bool = True,
+                       statistics: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Reinhard colour transfer: match each L*a*b* channel's mean and std to a target.
 
     ``out = (lab − mean_image) / std_image · target_std + target_mean`` per channel, with the
@@ -107,6 +108,10 @@ def reinhard_normalise(image: np.ndarray, target_mean: tuple[float, float, float
     keep_background : bool, optional
         Leave pixels outside the mask (white glass) unchanged, default ``True``; stretching them
         with the tissue's statistics would tint the background.
+    statistics : (mean, std), optional
+        The source's (L, a, b) statistics (:func:`lab_statistics`) to use instead of measuring
+        them on `image`, e.g. a whole slide's for each of its crops. `mask` then only chooses the
+        pixels left unchanged with `keep_background`.
 
     Returns
     -------
@@ -139,8 +144,11 @@ def reinhard_normalise(image: np.ndarray, target_mean: tuple[float, float, float
     image = _check_rgb(image)
     mask = _statistics_mask(image, mask)
     lab = _to_lab(image)
-    values = lab[mask].astype(np.float64)
-    mean, std = values.mean(axis=0), values.std(axis=0)
+    if statistics is None:
+        values = lab[mask].astype(np.float64)
+        mean, std = values.mean(axis=0), values.std(axis=0)
+    else:
+        mean, std = (np.asarray(v, np.float64) for v in statistics)
     gain = np.divide(np.asarray(target_std, np.float64), std, out=np.ones(3), where=std > 1e-6)
     out_lab = ((lab - mean) * gain + np.asarray(target_mean, np.float64)).astype(np.float32)
     out_lab[..., 0] = np.clip(out_lab[..., 0], 0.0, 100.0)

@@ -172,7 +172,8 @@ def contract_params(name, data_root, tmp_path):
 
 @pytest.mark.parametrize("name", ["folder", "monuseg"])
 def test_dataset_contract(full_manager, data_root, tmp_path, name):
-    assert sorted(full_manager.registries.dataset.names()) == ["folder", "monuseg"]
+    # 'slides' holds whole slides for training crops, not samples: tests in test_slide_sampling.py
+    assert sorted(full_manager.registries.dataset.names()) == ["folder", "monuseg", "slides"]
     ds = full_manager.create("dataset", name, **contract_params(name, data_root, tmp_path))
     assert len(ds) > 0 and len(ds.ids) == len(set(ds.ids)) == len(ds)
     sample = ds[len(ds) - 1]
