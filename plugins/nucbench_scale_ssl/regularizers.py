@@ -56,7 +56,7 @@ def otsu_tau(confidence: torch.Tensor) -> torch.Tensor:
 
     Examples
     --------
-    >>> a = torch.tensor([0., 0., 1., 8., 9., 10.]).view(1, 1, 2, 3)
+    >>> a = torch.tensor([0., 0., 0., 9., 9., 10.]).view(1, 1, 2, 3)
     >>> int((a > otsu_tau(a)).sum())  # the upper mode
     3
     """
