@@ -140,21 +140,26 @@ def predict_tiled(
     boxes = [(y, x) for y in ys for x in xs]
     out = np.zeros((height, width), np.float32)
     norm = np.zeros((height, width), np.float32)
-    tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    pixels = torch.from_numpy(np.ascontiguousarray(array))  # H×W×3
     transforms = DIHEDRAL if tta else DIHEDRAL[:1]
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    windows: dict[tuple[bool, bool, bool, bool], np.ndarray] = {}
     with torch.inference_mode():
         for start in range(0, len(boxes), batch_size):
             chunk = boxes[start : start + batch_size]
-            batch = torch.stack([tensor[:, y : y + th, x : x + tw] for y, x in chunk])
-            total = torch.zeros(len(chunk), 1, th, tw)
+            # N×h×w×3 seen as N×3×h×w: already channels-last, so that format costs no copy
+            batch = torch.stack([pixels[y : y + th, x : x + tw] for y, x in chunk]).permute(0, 3, 1, 2)
+            total = None
             for k, t in transforms:
-                inp = _dihedral(batch, k, t)
-                if channels_last:
-                    inp = inp.contiguous(memory_format=torch.channels_last)
-                total += _inverse_dihedral(predict(inp).float(), k, t)
-            maps = (total / len(transforms))[:, 0].numpy()
+                inp = _dihedral(batch, k, t).contiguous(memory_format=memory_format)
+                pred = _inverse_dihedral(predict(inp).float(), k, t)
+                total = pred if total is None else total + pred
+            maps = (total / len(transforms) if len(transforms) > 1 else total)[:, 0].numpy()
             for (y, x), m in zip(chunk, maps, strict=True):
-                window = blend_window(th, tw, overlap, (y > 0, y < ys[-1], x > 0, x < xs[-1]))
+                interior = (y > 0, y < ys[-1], x > 0, x < xs[-1])
+                if interior not in windows:
+                    windows[interior] = blend_window(th, tw, overlap, interior)
+                window = windows[interior]
                 out[y : y + th, x : x + tw] += m * window
                 norm[y : y + th, x : x + tw] += window
     return out / norm

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from nucbench_postprocess._common import check_probability, disk_peaks, remove_small
+from nucbench_postprocess._common import (
+    binary_closing_disk,
+    binary_opening_disk,
+    check_probability,
+    component_markers,
+    disk_peaks,
+    remove_small,
+)
 
 __all__ = ["watershed"]
 
@@ -78,15 +85,14 @@ def watershed(
     2
     """
     from scipy import ndimage as ndi
-    from skimage.morphology import closing, disk, opening
     from skimage.segmentation import watershed as skimage_watershed
 
     probability = check_probability(probability)
     mask = probability > threshold
     if open_radius > 0:
-        mask = opening(mask, disk(open_radius))
+        mask = binary_opening_disk(mask, open_radius)
     if close_radius > 0:
-        mask = closing(mask, disk(close_radius))
+        mask = binary_closing_disk(mask, close_radius)
     if not mask.any():
         return np.zeros(mask.shape, dtype=np.int32)
     distance = ndi.distance_transform_edt(mask)
@@ -99,8 +105,7 @@ def watershed(
     marked[components[peaks]] = True
     unmarked = np.flatnonzero(~marked[1:]) + 1
     if unmarked.size:
-        positions = ndi.maximum_position(distance, components, unmarked)
-        rows, cols = np.array(positions, dtype=np.intp).reshape(-1, 2).T
+        rows, cols = component_markers(distance, components, unmarked)
         markers[rows, cols] = n_markers + 1 + np.arange(unmarked.size)
     labels = skimage_watershed(-distance, markers, mask=mask).astype(np.int32)
     return remove_small(labels, min_size)

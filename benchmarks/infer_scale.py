@@ -1,0 +1,82 @@
+"""Accuracy and cost of the shipped model's output-changing inference options: `scale` and `tile`.
+
+For each setting (``scale`` = resize factor before F, ``tile``/``overlap`` of the tiling) the
+``scale-ssl`` segmenter's attention maps of the 11 MoNuSeg validation tiles are computed once, the
+watershed parameters are grid-searched on them by mean AJI (the trainer's grid plus the shipped
+value), and the best setting's parameters are then applied to the 14 test tiles. Selection uses
+the validation tiles only; the test AJI of every row is reported. CPU seconds (this process, all
+threads) of the attention maps are recorded beside each row. Writes
+``benchmarks/results/ssl_infer_scale.json``::
+
+    NUCBENCH_DATA=../shared/data python benchmarks/infer_scale.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import resource
+
+import numpy as np
+from bench_record import RESULTS, machine_info, write_json
+
+from nucbench.plugins import get_plugin_manager
+
+#: (scale, tile, overlap) settings; the first is the shipped default.
+SETTINGS = [(1.0, 512, 128), (1.0, 576, 128), (1.0, 640, 128), (1.0, 1024, 256),
+            (0.75, 512, 128), (0.5, 512, 128)]
+GRID = {"threshold": [0.002, 0.05, 0.2, 0.5], "sigma": [1.0, 2.0], "peak_radius": [4, 7]}
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(RESULTS / "ssl_infer_scale.json"))
+    args = parser.parse_args()
+    info = machine_info()
+    manager = get_plugin_manager()
+    aji = manager.create("metric", "aji")
+    val = list(manager.create("dataset", "monuseg", split="val"))
+    test = list(manager.create("dataset", "monuseg", split="test"))
+    watershed = manager.create("post-processor", "watershed")
+
+    def mean_aji(samples, maps, params) -> float:
+        pairs = zip(samples, maps, strict=True)
+        return float(np.mean([aji(s.labels, watershed(a, **params)) for s, a in pairs]))
+
+    rows = []
+    for scale, tile, overlap in SETTINGS:
+        segmenter = manager.create("segmenter", "scale-ssl", scale=scale, tile=tile, overlap=overlap)
+        start = cpu_seconds()
+        maps = [segmenter.attention(sample.image) for sample in val]
+        val_cpu = cpu_seconds() - start
+        scores = {}
+        for values in itertools.product(*GRID.values()):
+            params = dict(zip(GRID, values, strict=True))
+            scores[values] = mean_aji(val, maps, params)
+        best = max(scores, key=scores.get)
+        params = dict(zip(GRID, best, strict=True))
+        start = cpu_seconds()
+        test_maps = [segmenter.attention(sample.image) for sample in test]
+        test_cpu = cpu_seconds() - start
+        test_aji = mean_aji(test, test_maps, params)
+        shipped = tuple(segmenter.post_processor_spec["params"].get(k) for k in GRID)
+        row = {"scale": scale, "tile": tile, "overlap": overlap, "val_aji": scores[best],
+               "val_aji_shipped_params": scores.get(shipped), "post_processor_params": params,
+               "test_aji": test_aji, "val_attention_cpu_seconds": val_cpu,
+               "test_attention_cpu_seconds": test_cpu}
+        rows.append(row)
+        print(f"scale {scale:4.2f} tile {tile:4d}/{overlap:3d}: val AJI {row['val_aji']:.4f} {params}  "
+              f"test AJI {test_aji:.4f}  attention CPU-s per tile {test_cpu / len(test):.2f}", flush=True)
+    best = max(rows, key=lambda r: r["val_aji"])
+    print(f"best on validation: scale {best['scale']}, tile {best['tile']}: test AJI {best['test_aji']:.4f}")
+    write_json(args.out, {"machine": info, "grid": GRID, "rows": rows, "best_on_validation": best})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The inference speed-ups give the same output: folded/fused F, channels-last tiling, the segmenter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from nucbench_scale_ssl.backbones import DilatedLite, DilatedResNet
+from nucbench_scale_ssl.fusion import FusedAttention, fold_batchnorm, fuse_for_inference
+from torch import nn
+
+from nucbench.infer import predict_tiled
+
+
+def _randomise_batchnorm(net: nn.Module, seed: int) -> nn.Module:
+    """Non-trivial eval-mode statistics, so that folding is really exercised."""
+    gen = torch.Generator().manual_seed(seed)
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.rand(n, generator=gen) * 2 - 1)
+            module.running_var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
+            module.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
+            module.bias.data.copy_(torch.rand(n, generator=gen) - 0.5)
+    return net.eval()
+
+
+def test_fold_batchnorm_by_hand():
+    conv = nn.Conv2d(1, 1, 1, bias=False)
+    conv.weight.data.fill_(2.0)
+    bn = nn.BatchNorm2d(1, eps=0.0).eval()
+    bn.running_mean.fill_(1.0)
+    bn.running_var.fill_(4.0)
+    bn.weight.data.fill_(3.0)
+    bn.bias.data.fill_(0.5)
+    # bn(conv(x)) = (2x − 1) / √4 · 3 + 0.5 = 3x − 1: weight 2 · 3/2 = 3, bias 0.5 − 1 · 3/2 = −1
+    weight, bias = fold_batchnorm(conv, bn)
+    assert weight.item() == 3.0 and bias.item() == -1.0
+
+
+NETS = {
+    "lite-stride2": lambda: DilatedLite(width=6, dilations=(1, 2, 5), stride=2),
+    "lite-separable": lambda: DilatedLite(width=6, dilations=(1, 3), stride=1, separable=True),
+    "paper": lambda: DilatedResNet(width=6, dilations=(1, 2)),
+}
+
+
+@pytest.mark.parametrize("onednn", [False, True])
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_fused_network_equals_the_eval_mode_network(name, onednn):
+    torch.manual_seed(0)
+    net = _randomise_batchnorm(NETS[name](), seed=1)
+    fused = FusedAttention(net, onednn=onednn)
+    if onednn and not fused.onednn:
+        pytest.skip("oneDNN fused convolutions are not available in this torch build")
+    x = torch.rand(2, 3, 23, 30)
+    with torch.inference_mode():
+        expected = net(x)
+        for inp in (x, x.contiguous(memory_format=torch.channels_last)):
+            assert (fused(inp) - expected).abs().max().item() < 1e-5
+
+
+def test_fuse_for_inference_leaves_other_networks_alone():
+    other = nn.Conv2d(3, 1, 1)
+    assert fuse_for_inference(other) is other
+    assert isinstance(fuse_for_inference(DilatedLite(width=4, dilations=(1,)).eval()), FusedAttention)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_tiled_inference_in_any_memory_format_equals_whole_image_inference(channels_last):
+    torch.manual_seed(0)
+    net = _randomise_batchnorm(DilatedLite(width=4, dilations=(1,), stride=1), seed=2)
+    fused = FusedAttention(net)
+    image = np.random.default_rng(0).random((41, 50, 3)).astype(np.float32)
+    with torch.inference_mode():
+        whole = net(torch.from_numpy(image.transpose(2, 0, 1).copy())[None])[0, 0].numpy()
+    # receptive-field radius 1 (stem) + 2 (block of two 3×3 convs) = 3 px, so overlap 12 drops
+    # 12 // 4 = 3 px along shared edges and the tiled map is exact; tile 24 → 3 × 3 tiles here
+    tiled = predict_tiled(fused, image, tile=24, overlap=12, batch_size=4, channels_last=channels_last)
+    assert np.abs(tiled - whole).max() < 1e-5
+
+
+def test_shipped_segmenter_runs_the_fused_network_with_unchanged_output():
+    import nucbench
+    from nucbench.data.stain import reinhard_normalise
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(60, 230, (64, 80, 3), dtype=np.uint8)
+    segmenter = nucbench.create("segmenter", "scale-ssl", tile=48, overlap=16)
+    assert isinstance(segmenter.network, FusedAttention)
+
+    def reference(batch):  # the unfused, contiguous path the segmenter used before
+        return segmenter.activation(segmenter.backbone(batch))
+
+    expected = predict_tiled(reference, reinhard_normalise(image), tile=48, overlap=16)
+    attention = segmenter.attention(image)
+    assert attention.shape == (64, 80)
+    assert np.abs(attention - expected).max() < 1e-4
+
+
+def test_scale_runs_f_on_the_resized_image_and_returns_a_at_full_size():
+    import torch.nn.functional as F
+    from PIL import Image
+
+    import nucbench
+
+    rng = np.random.default_rng(4)
+    image = rng.integers(60, 230, (37, 51, 3), dtype=np.uint8)
+    half = nucbench.create("segmenter", "scale-ssl", scale=0.5)
+    full = nucbench.create("segmenter", "scale-ssl")
+    # 51 × 37 · 0.5 = 25.5 × 18.5 → rounded to 26 × 18 (PIL size is width, height)
+    resized = np.asarray(Image.fromarray(image).resize((26, 18), Image.Resampling.BICUBIC))
+    small = torch.from_numpy(full.attention(resized))[None, None]
+    expected = F.interpolate(small, size=(37, 51), mode="bilinear", align_corners=False)[0, 0].numpy()
+    attention = half.attention(image)
+    assert attention.shape == (37, 51)
+    assert np.abs(attention - expected).max() < 1e-6
+    assert half.segment(image).shape == (37, 51)
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, 1.5])
+def test_scale_out_of_range_is_a_config_error(scale):
+    import nucbench
+    from nucbench import ConfigError
+
+    with pytest.raises(ConfigError, match="scale"):
+        nucbench.create("segmenter", "scale-ssl", scale=scale)
