@@ -15,12 +15,15 @@ Usage::
 
     .venv/bin/python benchmarks/baselines_tune.py --methods cellprofiler-style fiji-style otsu
     .venv/bin/python benchmarks/baselines_tune.py --methods supervised-unet --random 0
+    nice -n 5 .venv/bin/python benchmarks/baselines_tune.py --methods fiji-style --resume --random 0 \
+        --rounds 3 --budget-min 24
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -51,21 +54,26 @@ SPACES: dict[str, dict[str, list[Any]]] = {
         "declump": ["intensity", "shape"],
         "dividing_lines": ["intensity", "shape"],
         "smoothing_filter_size": [None, 3.0, 5.0, 7.0],
-        "maxima_suppression": [None, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0],
+        "maxima_suppression": [0.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0],
     },
     "fiji-style": {
         "stain_vectors": ["ruifrok-he", "ruifrok-hed"],
         "stain_output": ["transmittance", "absorbance"],
+        "background_radius": [0.0, 25.0, 50.0, 100.0],
         "sigma": [0.0, 1.0, 1.5, 2.0, 3.0],
         "threshold_method": ["default", "huang", "otsu", "li", "yen", "triangle"],
         "local_method": ["none", "mean", "midgrey", "niblack", "sauvola", "phansalkar"],
         "local_radius": [15.0, 25.0, 40.0, 60.0],
         "min_od": [0.05, 0.1, 0.15],
+        "open_iterations": [0, 1, 2],
+        "open_count": [1, 2, 3],
         "fill_holes": [True, False],
         "watershed": [True, False],
+        "edm_sigma": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0],
         "watershed_tolerance": [0.5, 1.0, 1.5, 2.0, 3.0],
         "size_min": [0.0, 20.0, 40.0, 60.0, 100.0, 150.0, 200.0],
-        "size_max": [None, 1000.0, 2000.0],
+        "size_max": [math.inf, 1000.0, 2000.0],
+        "circularity_min": [0.0, 0.2, 0.3, 0.4, 0.5, 0.6],
         "exclude_edges": [False, True],
     },
     "otsu": {
@@ -108,6 +116,9 @@ def canonical(method: str, params: dict[str, Any]) -> dict[str, Any]:
     if method == "fiji-style":
         if p.get("watershed") is False:
             p["watershed_tolerance"] = 0.5
+            p["edm_sigma"] = 0.0
+        if p.get("open_iterations", 0) == 0:
+            p["open_count"] = 1
         if p.get("local_method", "none") == "none":
             p["local_radius"] = 15.0
         else:
@@ -177,7 +188,7 @@ def sample(space: dict[str, list[Any]], base: dict[str, Any], rng: random.Random
 
 
 def tune(method: str, root: str | None, n_random: int, rounds: int, seed: int,
-         previous: dict[str, Any] | None = None) -> dict[str, Any]:
+         previous: dict[str, Any] | None = None, budget_s: float | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     space = SPACES[method]
     base = stock(method)
@@ -194,19 +205,30 @@ def tune(method: str, root: str | None, n_random: int, rounds: int, seed: int,
     best_i = max(range(len(candidates)), key=lambda i: scores[i])
     best, best_score = canonical(method, candidates[best_i]), scores[best_i]
     stock_score = scores[0]
+    stopped, rounds_done = "converged" if rounds else "no coordinate search", 0
     for r in range(rounds):
         improved = False
         for name, values in space.items():
+            if budget_s is not None and time.perf_counter() - start > budget_s:
+                stopped = f"time budget ({budget_s:.0f} s) spent in round {r + 1}, before '{name}'"
+                break
             options = [canonical(method, best | {name: v}) for v in values]
             vals = scorer.score(options)
             j = max(range(len(options)), key=lambda i: vals[i])
             if vals[j] > best_score + 1e-9:
                 best, best_score, improved = options[j], vals[j], True
         print(f"{method}: round {r + 1}: best val AJI {best_score:.4f}", flush=True)
+        if stopped.startswith("time budget"):
+            break
+        rounds_done = r + 1
         if not improved:
             break
+    else:
+        if rounds:
+            stopped = f"{rounds} rounds done"
     return {
         "search": {"space": space, "random_trials": n_random, "coordinate_rounds_max": rounds, "seed": seed,
+                   "coordinate_rounds_done": rounds_done, "stopped": stopped, "budget_s": budget_s,
                    "earlier_search": (previous or {}).get("search"),
                    "objective": "mean AJI over the 11 monuseg val tiles (registry metric 'aji')",
                    "suites_run": scorer.suites},
@@ -224,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--random", type=int, default=40, help="random configurations per method")
     p.add_argument("--rounds", type=int, default=2, help="coordinate-search passes")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--budget-min", type=float, help="stop the coordinate search after this many minutes")
     p.add_argument("--data-root", default=default_data_root())
     p.add_argument("--resume", action="store_true",
                    help="continue from the record: earlier trials are kept; search again from the best")
@@ -234,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     earlier = json.loads(source.read_text())["methods"] if args.resume and source.is_file() else {}
     for method in args.methods:
         print(f"tuning {method} on monuseg val", flush=True)
-        result = tune(method, args.data_root, args.random, args.rounds, args.seed, earlier.get(method))
+        budget = None if args.budget_min is None else 60.0 * args.budget_min
+        result = tune(method, args.data_root, args.random, args.rounds, args.seed, earlier.get(method),
+                      budget)
         result["machine"] = machine_info()
         # re-read before writing: another tuning process may have recorded other methods meanwhile
         record = json.loads(args.out.read_text()) if args.out.is_file() else {"methods": {}}

@@ -45,7 +45,7 @@ STOCK: dict[str, object] = {
     "declump": "intensity",
     "dividing_lines": "intensity",
     "smoothing_filter_size": None,
-    "maxima_suppression": None,
+    "maxima_suppression": 0.0,
     "fill_holes": True,
 }
 
@@ -106,9 +106,11 @@ class CellProfilerStyle:
         How the dividing lines between clumped objects are drawn.
     smoothing_filter_size : float or None, optional
         Size of the smoothing filter for intensity maxima, σ = size / 2.35 (px at 40x);
-        ``None`` = automatic, ``2.35 · diameter_min / 3.5`` as CellProfiler.
-    maxima_suppression : float or None, optional
-        Minimum distance between maxima (px at 40x); ``None`` = automatic, ``diameter_min / 1.5``.
+        ``None`` = automatic, ``2.35 · diameter_min / 3.5`` as CellProfiler (the default, so
+        leaving it out of a config, where ``None`` means "the default", selects it).
+    maxima_suppression : float, optional
+        Minimum distance between maxima (px at 40x); 0 = automatic, ``diameter_min / 1.5``
+        (CellProfiler's "automatically calculate"; the stock setting).
     fill_holes : bool, optional
         Fill holes after thresholding and after declumping.
 
@@ -145,9 +147,11 @@ class CellProfilerStyle:
         declump: Literal["intensity", "shape", "none"] = "shape",
         dividing_lines: Literal["intensity", "shape"] = "shape",
         smoothing_filter_size: float | None = None,
-        maxima_suppression: float | None = 10.0,
+        maxima_suppression: float = 10.0,
         fill_holes: bool = True,
     ) -> None:
+        if maxima_suppression < 0:
+            raise ValueError(f"maxima_suppression={maxima_suppression} must be >= 0 (0 = automatic)")
         if diameter_min <= 0 or diameter_max < diameter_min:
             raise ValueError(
                 f"diameter range ({diameter_min}, {diameter_max}) must satisfy 0 < min <= max"
@@ -210,9 +214,7 @@ class CellProfilerStyle:
 
     def _declump(self, h: np.ndarray, components: np.ndarray, s: float) -> np.ndarray:
         mask = components > 0
-        suppression = self.maxima_suppression if self.maxima_suppression is not None else (
-            self.diameter_min / 1.5
-        )
+        suppression = self.maxima_suppression if self.maxima_suppression > 0 else self.diameter_min / 1.5
         needs_distance = "shape" in (self.declump, self.dividing_lines)
         distance = ndi.distance_transform_edt(mask).astype(np.float32) if needs_distance else None
         if self.declump == "intensity" or self.dividing_lines == "intensity":

@@ -161,3 +161,57 @@ def test_suite_stock_rows_match_the_plugins_stock_tables(full_manager):
     for name, params in stock_rows.items():
         module, _, attr = full_manager.registries.segmenter.get(name).metadata["stock"].partition(":")
         assert params == getattr(importlib.import_module(module), attr), name
+
+
+def _stock(full_manager, name: str) -> dict:
+    import importlib
+
+    module, _, attr = full_manager.registries.segmenter.get(name).metadata["stock"].partition(":")
+    return dict(getattr(importlib.import_module(module), attr))
+
+
+@pytest.mark.parametrize("name", ALL_BASELINES)
+def test_stock_reaches_the_segmenter_through_the_registry(full_manager, name):
+    """The registry drops ``None`` ("use the default"), so no STOCK value may be ``None`` unless
+    the default is ``None`` too: every stock value must arrive unchanged."""
+    stock = _stock(full_manager, name)
+    seg = full_manager.create("segmenter", name, **stock)
+    for key, value in stock.items():
+        assert getattr(seg, key) == value, f"{name}.{key}: built with {getattr(seg, key)!r}, STOCK {value!r}"
+
+
+@pytest.mark.parametrize("name", ALL_BASELINES)
+def test_record_stock_is_the_plugins_stock_table(full_manager, name):
+    """baselines_tuning.json's 'stock' is the plugin's STOCK table."""
+    record = json.loads(RECORD.read_text())["methods"][name]
+    assert record["stock"]["params"] == _stock(full_manager, name)
+
+
+@pytest.mark.parametrize("name", CLASSICAL)
+def test_stock_blank_and_glass_tiles_are_empty(full_manager, blank_tile, glass_tile, name):
+    seg = full_manager.create("segmenter", name, **_stock(full_manager, name))
+    for tile in (blank_tile, glass_tile):
+        assert seg.segment(tile).max() == 0
+
+
+def test_table1_stock_rows_match_the_plugins_stock_tables(full_manager):
+    import yaml
+
+    suite = yaml.safe_load((RECORD.parents[1] / "table1.yaml").read_text())
+    rows = {m["segmenter"]["name"]: m["segmenter"]["params"] for m in suite["methods"]
+            if m["label"].endswith("(stock)")}
+    assert sorted(rows) == sorted(["cellprofiler-style", "fiji-style", "supervised-unet"])
+    for name, params in rows.items():
+        assert params == _stock(full_manager, name), name
+
+
+def test_cellprofiler_automatic_maxima_suppression(full_manager):
+    # maxima_suppression 0 = automatic = diameter_min / 1.5: with diameter_min 9 that is 6 px,
+    # so the automatic setting and an explicit 6.0 give the same labels
+    image = disks_image([(32, 25), (32, 39), (14, 14)], 9.0)
+    common = {"diameter_min": 9.0, "declump": "shape", "dividing_lines": "shape", "discard_border": False}
+    auto = full_manager.create("segmenter", "cellprofiler-style", maxima_suppression=0.0, **common)
+    explicit = full_manager.create("segmenter", "cellprofiler-style", maxima_suppression=6.0, **common)
+    assert np.array_equal(auto.segment(image), explicit.segment(image))
+    with pytest.raises(ValueError, match="maxima_suppression"):
+        full_manager.create("segmenter", "cellprofiler-style", maxima_suppression=-1.0)
