@@ -3,9 +3,10 @@
 For each setting (``scale`` = resize factor before F, ``tile``/``overlap`` of the tiling) the
 ``scale-ssl`` segmenter's attention maps of the 11 MoNuSeg validation tiles are computed once, the
 watershed parameters are grid-searched on them by mean AJI (the trainer's grid plus the shipped
-value), and the best setting's parameters are then applied to the 14 test tiles. Selection uses
-the validation tiles only; the test AJI of every row is reported. CPU seconds (this process, all
-threads) of the attention maps are recorded beside each row. Writes
+value), and each setting's best parameters are then applied to the 14 test tiles (and, for
+comparison, the checkpoint's own parameters, which ``nucbench segment --param scale=...`` uses).
+Selection uses the validation tiles only; the test AJI of every row is reported. CPU seconds
+(this process, all threads) of the attention maps are recorded beside each row. Writes
 ``benchmarks/results/ssl_infer_scale.json``::
 
     NUCBENCH_DATA=../shared/data python benchmarks/infer_scale.py
@@ -64,14 +65,17 @@ def main() -> None:
         test_maps = [segmenter.attention(sample.image) for sample in test]
         test_cpu = cpu_seconds() - start
         test_aji = mean_aji(test, test_maps, params)
-        shipped = tuple(segmenter.post_processor_spec["params"].get(k) for k in GRID)
+        shipped_params = segmenter.post_processor_spec["params"]
+        shipped = tuple(shipped_params.get(k) for k in GRID)
         row = {"scale": scale, "tile": tile, "overlap": overlap, "val_aji": scores[best],
                "val_aji_shipped_params": scores.get(shipped), "post_processor_params": params,
-               "test_aji": test_aji, "val_attention_cpu_seconds": val_cpu,
+               "test_aji": test_aji, "test_aji_shipped_params": mean_aji(test, test_maps, shipped_params),
+               "val_attention_cpu_seconds": val_cpu,
                "test_attention_cpu_seconds": test_cpu}
         rows.append(row)
         print(f"scale {scale:4.2f} tile {tile:4d}/{overlap:3d}: val AJI {row['val_aji']:.4f} {params}  "
-              f"test AJI {test_aji:.4f}  attention CPU-s per tile {test_cpu / len(test):.2f}", flush=True)
+              f"test AJI {test_aji:.4f} ({row['test_aji_shipped_params']:.4f} with the checkpoint's "
+              f"parameters)  attention CPU-s per tile {test_cpu / len(test):.2f}", flush=True)
     best = max(rows, key=lambda r: r["val_aji"])
     print(f"best on validation: scale {best['scale']}, tile {best['tile']}: test AJI {best['test_aji']:.4f}")
     write_json(args.out, {"machine": info, "grid": GRID, "rows": rows, "best_on_validation": best})

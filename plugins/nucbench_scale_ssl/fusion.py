@@ -38,9 +38,10 @@ def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d | None = None) -> tuple[t
     (torch.Size([3, 2, 1, 1]), torch.Size([3]))
     """
     weight = conv.weight.detach().float()
-    bias = (
-        conv.bias.detach().float() if conv.bias is not None else torch.zeros(weight.shape[0])
-    )
+    if conv.bias is not None:
+        bias = conv.bias.detach().float()
+    else:
+        bias = torch.zeros(weight.shape[0], device=weight.device)
     if bn is not None:
         scale = bn.weight.detach().float() / torch.sqrt(bn.running_var.float() + bn.eps)
         weight = weight * scale.view(-1, 1, 1, 1)
@@ -87,7 +88,8 @@ class FusedAttention(nn.Module):
     Parameters
     ----------
     backbone : DilatedLite or DilatedResNet
-        A trained network (its eval-mode statistics are used; it is not modified).
+        A trained network (its eval-mode statistics are used; it is not modified). The folded
+        weights stay on its device.
     onednn : bool, optional
         Use oneDNN's fused convolution + ReLU (+ residual) kernels. Default: when they are
         available and agree with the plain ops; they are used on CPU tensors only.
