@@ -45,7 +45,7 @@ class ScaleSSLSegmenter:
         Resize the image by this factor before F (PIL bicubic, anti-aliased, as the training
         crops), then A back to the image's size (bilinear); in (0, 1], default 1 (the image's
         own resolution). 0.5 runs a 40x tile at 20x: F and the stain normalisation do a quarter
-        of the work (3.5× faster end to end here, ``benchmarks/infer_speed.py``) and the shipped
+        of the work (3.3× faster end to end here, ``benchmarks/infer_speed.py``) and the shipped
         model's AJI with its own post-processing parameters rises from 0.273 to 0.293 on the 11
         MoNuSeg validation tiles (test: 0.348 to 0.385; ``benchmarks/infer_scale.py``).
 
