@@ -12,7 +12,7 @@ import pytest
 import torch
 from nucbench_supervised.model import SmallUNet
 from nucbench_supervised.postprocess import distance_watershed
-from nucbench_supervised.segmenter import SHIPPED_WEIGHTS, save_checkpoint
+from nucbench_supervised.segmenter import SHIPPED_WEIGHTS, STOCK, save_checkpoint
 from nucbench_supervised.targets import distance_target
 
 from nucbench import InputError
@@ -71,8 +71,9 @@ def test_shipped_weights_are_small_and_recorded():
     assert not set(record["train_cases"]) & set(record["val_cases"])
 
 
-def test_blank_and_glass_tiles_are_empty(full_manager, blank_tile, glass_tile):
-    seg = full_manager.create("segmenter", "supervised-unet")
+@pytest.mark.parametrize("stock", [False, True])
+def test_blank_and_glass_tiles_are_empty(full_manager, blank_tile, glass_tile, stock):
+    seg = full_manager.create("segmenter", "supervised-unet", **(STOCK if stock else {}))
     for tile in (blank_tile, glass_tile):
         labels = seg.segment(tile)
         assert labels.shape == (64, 64) and labels.max() == 0
