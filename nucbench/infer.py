@@ -3,7 +3,9 @@
 A dense predictor maps an N×3×h×w float batch in [0, 1] to N×1×h×w maps. :func:`predict_tiled`
 cuts an image of any size into overlapping tiles, runs the predictor on batches of tiles, and
 blends the outputs with weights that ramp linearly across the overlap, so tile seams do not show.
-Optional test-time augmentation averages over the 8 dihedral transforms.
+Optional test-time augmentation averages over the 8 dihedral transforms. :func:`attention_map`
+is the whole inference of an attention network: the confidence map tile by tile (optionally at
+another scale), then the activation over the whole map at once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["tile_starts", "blend_window", "predict_tiled", "DIHEDRAL"]
+__all__ = ["tile_starts", "blend_window", "predict_tiled", "attention_map", "DIHEDRAL"]
 
 #: The 8 dihedral transforms as (k rotations by 90°, then transpose?) pairs; index 0 is identity.
 DIHEDRAL = tuple((k, t) for t in (False, True) for k in range(4))
@@ -163,3 +165,70 @@ def predict_tiled(
                 out[y : y + th, x : x + tw] += m * window
                 norm[y : y + th, x : x + tw] += window
     return out / norm
+
+
+def attention_map(
+    confidence: Callable,
+    activation: Callable,
+    image: np.ndarray,
+    *,
+    scale: float = 1.0,
+    size: tuple[int, int] | None = None,
+    tile: int = 512,
+    overlap: int = 128,
+    tta: bool = False,
+    channels_last: bool = False,
+) -> np.ndarray:
+    """The attention map A of an RGB image: the confidence tile by tile, then the activation once.
+
+    The activation runs on the blended confidence of the whole image, not tile by tile: an
+    activation whose threshold depends on the image (a percentile, an Otsu threshold) then sees the
+    same image whatever the tiling, so `tile` and `overlap` change only the speed, and a model
+    tuned on whole tiles behaves the same on a slide cut into tiles of another size.
+
+    Parameters
+    ----------
+    confidence : callable
+        The network: N×3×h×w float batch in [0, 1] → N×1×h×w confidence (see :func:`predict_tiled`).
+    activation : callable
+        Confidence → A, applied to the 1×1×H'×W' confidence of the whole image (a torch tensor).
+    image : ndarray
+        H×W×3 uint8 RGB image.
+    scale : float, optional
+        Resize factor of the image before the network (PIL bicubic, anti-aliased when shrinking);
+        default 1.
+    size : (int, int), optional
+        (height, width) of the returned map; the confidence is resized to it (bilinear) before the
+        activation. Default: the image's own size.
+    tile, overlap, tta, channels_last
+        As in :func:`predict_tiled` (in pixels of the resized image).
+
+    Returns
+    -------
+    ndarray
+        A, float32 of shape `size`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> image = np.zeros((8, 8, 3), np.uint8); image[:, 4:] = 255
+    >>> a = attention_map(lambda x: x[:, :1], lambda c: (c > 0.5).float(), image, scale=0.5, size=(4, 4))
+    >>> a.astype(int).tolist()[0]
+    [0, 0, 1, 1]
+    """
+    import torch
+    import torch.nn.functional as F
+
+    height, width = image.shape[:2]
+    out_h, out_w = size or (height, width)
+    if scale != 1:
+        from PIL import Image
+
+        resized = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = np.asarray(Image.fromarray(image).resize(resized, Image.Resampling.BICUBIC))
+    conf = predict_tiled(confidence, image, tile=tile, overlap=overlap, tta=tta, channels_last=channels_last)
+    tensor = torch.from_numpy(conf)[None, None]
+    if conf.shape != (out_h, out_w):
+        tensor = F.interpolate(tensor, size=(out_h, out_w), mode="bilinear", align_corners=False)
+    with torch.inference_mode():
+        return activation(tensor)[0, 0].float().numpy()

@@ -511,15 +511,17 @@ def _best_state(
 def _attention_maps(
     backbone: Any, activation: Any, images: Sequence[np.ndarray], precision: Any
 ) -> list[np.ndarray]:
-    from nucbench.infer import predict_tiled
+    from nucbench.infer import attention_map
     from nucbench.precision import autocast
 
     def predict(batch):
         with autocast(precision):
-            return activation(backbone(batch))
+            return backbone(batch)
 
     return [
-        predict_tiled(predict, image, tile=1024, overlap=256, channels_last=precision.channels_last)
+        attention_map(
+            predict, activation, image, tile=1024, overlap=256, channels_last=precision.channels_last
+        )
         for image in images
     ]
 

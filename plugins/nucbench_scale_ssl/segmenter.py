@@ -1,11 +1,14 @@
 """The ``scale-ssl`` segmenter: trained attention network F → attention map A → tuned post-processor.
 
-Only F is needed at inference (G is discarded after training). The image is optionally resized
-(`scale`), stain normalised (Reinhard, on by default), F runs tile by tile with overlap (any image
-size), with optional 8-fold dihedral test-time augmentation, A is resized back, and the
-post-processor named in the checkpoint (the paper's ``watershed``, with the parameters tuned on the
-validation tiles) is created through the registry by name. F runs in its inference form (batch
-norm folded, ReLU and residual fused: :mod:`nucbench_scale_ssl.fusion`), channels-last.
+Only F is needed at inference (G is discarded after training). The image is resized to the
+resolution F works at (`scale` times the training tiles' 0.25 µm/px, from the image's `mpp`), stain
+normalised (Reinhard, on by default), F runs tile by tile with overlap (any image size), with
+optional 8-fold dihedral test-time augmentation, the confidence is resized to 0.25 µm/px and the
+activation (e.g. sparsity's τ) is applied to the whole map at once (:func:`nucbench.infer.attention_map`),
+then the post-processor named in the checkpoint (the paper's ``watershed``, with the parameters
+tuned on the validation tiles, in pixels at 0.25 µm/px) makes the labels, which are resized back to
+the image by nearest neighbour. F runs in its inference form (batch norm folded, ReLU and residual
+fused: :mod:`nucbench_scale_ssl.fusion`), channels-last.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ __all__ = ["ScaleSSLSegmenter", "SHIPPED_WEIGHTS"]
 
 #: The shipped model, inside this package.
 SHIPPED_WEIGHTS = "scale-ssl.pt"
+#: µm per pixel of the training tiles (MoNuSeg, 40x): the resolution the post-processing is tuned at.
+WORKING_MPP = 0.25
 
 
 class ScaleSSLSegmenter:
@@ -42,20 +47,17 @@ class ScaleSSLSegmenter:
     threads : int, optional
         torch CPU threads (default: torch's choice).
     scale : float, optional
-        Resize the image by this factor before F (PIL bicubic, anti-aliased, as the training
-        crops), then A back to the image's size (bilinear); in (0, 1], default 1 (the image's
-        own resolution). 0.5 runs a 40x tile at 20x: F and the stain normalisation do a quarter
-        of the work (3.3× faster end to end here, ``benchmarks/infer_speed.py``) and the shipped
-        model's AJI with its own post-processing parameters rises from 0.273 to 0.293 on the 11
-        MoNuSeg validation tiles (test: 0.348 to 0.385; ``benchmarks/infer_scale.py``).
+        Resolution F runs at, relative to the training tiles' 0.25 µm/px: 0.5 runs F at 20x
+        (F and the stain normalisation do a quarter of the work). Default: the value stored in
+        the checkpoint (``inference.scale``, chosen on the validation tiles), else 1.
 
     Notes
     -----
-    ``mpp`` is accepted for the segmenter contract; the model was trained on 40x (≈0.25 µm/px)
-    tiles with magnification jitter, and images are processed at their own resolution times
-    `scale`. The sparsity activation takes each tile's own 93rd percentile, so `tile` and
-    `scale` change A, not only the speed: at scale 1 on the validation tiles, tile 512 gives AJI
-    0.273, tiles 576, 640 and 1024 (one piece) 0.268, 0.268 and 0.267.
+    ``mpp`` (µm per pixel of the image; default 0.25) sets the resizing: a 20x image (0.5 µm/px)
+    is resized ×2·`scale` before F, and its labels are made at 0.25 µm/px and resized back, so the
+    tuned post-processing sees nuclei of the size it was tuned on. The activation sees the whole
+    map, so tiles do not get thresholds of their own; `tile` and `overlap` change A only where F's
+    receptive field crosses a tile edge (blended across the overlap).
     """
 
     def __init__(
@@ -66,15 +68,13 @@ class ScaleSSLSegmenter:
         tta: bool = False,
         stain_normalize: bool | None = None,
         threads: int | None = None,
-        scale: float = 1.0,
+        scale: float | None = None,
     ) -> None:
         import torch
 
         from nucbench.train import load_attention
         from nucbench_scale_ssl.fusion import fuse_for_inference
 
-        if not 0 < scale <= 1:
-            raise ConfigError(f"scale-ssl: scale must be in (0, 1], got {scale}")
         if checkpoint is None:
             path = Path(str(resources.files("nucbench_scale_ssl") / SHIPPED_WEIGHTS))
         else:
@@ -92,6 +92,10 @@ class ScaleSSLSegmenter:
             torch.set_num_threads(threads)
         self.network = fuse_for_inference(self.backbone)
         self.checkpoint = path
+        if scale is None:
+            scale = float(state.get("inference", {}).get("scale", 1.0))
+        if not 0 < scale <= 1:
+            raise ConfigError(f"scale-ssl: scale must be in (0, 1], got {scale}")
         self.tile, self.overlap, self.tta, self.scale = tile, overlap, tta, float(scale)
         self.stain_normalize = (
             state.get("stain_normalize", True) if stain_normalize is None else stain_normalize
@@ -100,38 +104,43 @@ class ScaleSSLSegmenter:
         self.post_processor_spec: dict[str, Any] = {"name": spec["name"], "params": dict(spec["params"])}
         self.post_processor = create("post-processor", spec["name"], **spec["params"])
 
-    def attention(self, image: np.ndarray) -> np.ndarray:
-        """The attention map A (H×W float32 in [0, 1]) of an H×W×3 uint8 RGB image."""
-        from nucbench.infer import predict_tiled
+    def attention(self, image: np.ndarray, *, mpp: float | None = None) -> np.ndarray:
+        """A (float32 in [0, 1]) of an H×W×3 uint8 RGB image, at 0.25 µm/px.
+
+        The map is H×W for an image at 0.25 µm/px (the default `mpp`), and ``mpp / 0.25`` times
+        that size otherwise.
+        """
+        from nucbench.infer import attention_map
 
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise InputError(f"scale-ssl: expected an H×W×3 uint8 RGB image, got {image.dtype} {image.shape}")
+        if mpp is not None and not mpp > 0:
+            raise InputError(f"scale-ssl: mpp must be positive, got {mpp}")
+        factor = 1.0 if mpp is None else mpp / WORKING_MPP
         height, width = image.shape[:2]
-        if self.scale != 1:
-            from PIL import Image
-
-            size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
-            image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+        size = (max(1, round(height * factor)), max(1, round(width * factor)))
+        f_scale = self.scale * factor
         if self.stain_normalize:
             from nucbench.data.stain import reinhard_normalise
 
+            if f_scale < 1:  # normalise the smaller image: the same statistics, less work
+                from PIL import Image
+
+                shrunk = (max(1, round(width * f_scale)), max(1, round(height * f_scale)))
+                image = np.asarray(Image.fromarray(image).resize(shrunk, Image.Resampling.BICUBIC))
+                f_scale = 1.0
             image = reinhard_normalise(image)
-
-        def predict(batch):
-            return self.activation(self.network(batch))
-
-        attention = predict_tiled(
-            predict, image, tile=self.tile, overlap=self.overlap, tta=self.tta, channels_last=True
+        return attention_map(
+            self.network, self.activation, image, scale=f_scale, size=size,
+            tile=self.tile, overlap=self.overlap, tta=self.tta, channels_last=True,
         )
-        if attention.shape != (height, width):
-            import torch
-            import torch.nn.functional as F
-
-            attention = F.interpolate(torch.from_numpy(attention)[None, None], size=(height, width),
-                                      mode="bilinear", align_corners=False)[0, 0].numpy()
-        return attention
 
     def segment(self, image: np.ndarray, *, mpp: float | None = None) -> np.ndarray:
-        """H×W integer instance labels (0 = background) of an H×W×3 uint8 RGB image."""
-        labels = self.post_processor(self.attention(image))
-        return np.asarray(labels)
+        """H×W integer instance labels (0 = background) of an H×W×3 uint8 RGB image at `mpp` µm/px."""
+        labels = np.asarray(self.post_processor(self.attention(image, mpp=mpp)))
+        height, width = image.shape[:2]
+        if labels.shape != (height, width):
+            rows = np.minimum((np.arange(height) + 0.5) * labels.shape[0] / height, labels.shape[0] - 1)
+            cols = np.minimum((np.arange(width) + 0.5) * labels.shape[1] / width, labels.shape[1] - 1)
+            labels = labels[rows.astype(np.intp)[:, None], cols.astype(np.intp)[None, :]]
+        return labels

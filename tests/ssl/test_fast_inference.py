@@ -80,6 +80,11 @@ def test_tiled_inference_in_any_memory_format_equals_whole_image_inference(chann
     assert np.abs(tiled - whole).max() < 1e-5
 
 
+def _whole_map_activation(segmenter, confidence: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return segmenter.activation(torch.from_numpy(confidence)[None, None])[0, 0].numpy()
+
+
 def test_shipped_segmenter_runs_the_fused_network_with_unchanged_output():
     import nucbench
     from nucbench.data.stain import reinhard_normalise
@@ -89,13 +94,33 @@ def test_shipped_segmenter_runs_the_fused_network_with_unchanged_output():
     segmenter = nucbench.create("segmenter", "scale-ssl", tile=48, overlap=16)
     assert isinstance(segmenter.network, FusedAttention)
 
-    def reference(batch):  # the unfused, contiguous path the segmenter used before
-        return segmenter.activation(segmenter.backbone(batch))
-
-    expected = predict_tiled(reference, reinhard_normalise(image), tile=48, overlap=16)
+    # the unfused, contiguous network, then the activation over the whole confidence map
+    confidence = predict_tiled(segmenter.backbone, reinhard_normalise(image), tile=48, overlap=16)
+    expected = _whole_map_activation(segmenter, confidence)
     attention = segmenter.attention(image)
     assert attention.shape == (64, 80)
     assert np.abs(attention - expected).max() < 1e-4
+
+
+def test_the_activation_sees_the_whole_map_whatever_the_tiling():
+    from nucbench.infer import attention_map
+
+    # a pixel-wise "network" (red channel) and a τ = the map's own median: the left half of the
+    # image is dark, so a 16 px tile of it alone would put its own median inside it and light half
+    # of its pixels; over the whole map exactly the bright right half is attended, at any tiling
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:, :32] = np.arange(32, dtype=np.uint8)[None, :, None]  # 0..31
+    image[:, 32:] = 200 + np.arange(32, dtype=np.uint8)[None, :, None]  # 200..231
+
+    def red(batch):
+        return batch[:, :1]
+
+    def median_activation(confidence):
+        return (confidence > confidence.flatten().median()).float()
+
+    for tile, overlap in [(16, 8), (32, 8), (64, 0)]:
+        a = attention_map(red, median_activation, image, tile=tile, overlap=overlap)
+        assert a[:, 32:].all() and not a[:, :32].any(), (tile, overlap)
 
 
 def test_scale_runs_f_on_the_resized_image_and_returns_a_at_full_size():
@@ -103,19 +128,35 @@ def test_scale_runs_f_on_the_resized_image_and_returns_a_at_full_size():
     from PIL import Image
 
     import nucbench
+    from nucbench.data.stain import reinhard_normalise
 
     rng = np.random.default_rng(4)
     image = rng.integers(60, 230, (37, 51, 3), dtype=np.uint8)
     half = nucbench.create("segmenter", "scale-ssl", scale=0.5)
-    full = nucbench.create("segmenter", "scale-ssl")
     # 51 × 37 · 0.5 = 25.5 × 18.5 → rounded to 26 × 18 (PIL size is width, height)
     resized = np.asarray(Image.fromarray(image).resize((26, 18), Image.Resampling.BICUBIC))
-    small = torch.from_numpy(full.attention(resized))[None, None]
-    expected = F.interpolate(small, size=(37, 51), mode="bilinear", align_corners=False)[0, 0].numpy()
+    small = predict_tiled(half.backbone, reinhard_normalise(resized))
+    confidence = F.interpolate(torch.from_numpy(small)[None, None], size=(37, 51), mode="bilinear",
+                               align_corners=False)[0, 0].numpy()
+    expected = _whole_map_activation(half, confidence)
     attention = half.attention(image)
     assert attention.shape == (37, 51)
-    assert np.abs(attention - expected).max() < 1e-6
+    assert np.abs(attention - expected).max() < 1e-4
     assert half.segment(image).shape == (37, 51)
+
+
+def test_a_20x_image_is_post_processed_at_40x_and_labelled_at_its_own_size():
+    import nucbench
+
+    segmenter = nucbench.create("segmenter", "scale-ssl")
+    # a 20x image: two dark 6 px "nuclei" (12 px at 40x) on pale pink tissue
+    image = np.full((40, 60, 3), (230, 190, 210), np.uint8)
+    image[10:16, 10:16] = image[24:30, 40:46] = (70, 40, 120)
+    assert segmenter.attention(image, mpp=0.5).shape == (80, 120)  # A at 0.25 µm/px
+    labels = segmenter.segment(image, mpp=0.5)
+    assert labels.shape == (40, 60)
+    with pytest.raises(nucbench.InputError, match="mpp"):
+        segmenter.segment(image, mpp=0.0)
 
 
 @pytest.mark.parametrize("scale", [0.0, -1.0, 1.5])
