@@ -17,7 +17,7 @@ def nucbench_register(registries):
     )
     registries.segmenter.register(
         "fiji-style", "nucbench_classic.fiji:FijiStyle",
-        description="Fiji recipe: colour deconvolution, blur, auto-threshold, binary watershed, particles.",
+        description="Fiji: colour deconvolution, rolling ball, blur, auto-threshold, watershed, particles.",
         reference="Schindelin et al., Nature Methods 9, 676-682, 2012", mpp=0.25,
         stock="nucbench_classic.fiji:STOCK",
     )
