@@ -1,4 +1,4 @@
-"""Accuracy and cost of the shipped model's output-changing inference options: `scale` and `tile`.
+"""Accuracy and cost of a scale-ssl model's output-changing inference options: `scale` and `tile`.
 
 For each setting (``scale`` = resize factor before F, ``tile``/``overlap`` of the tiling) the
 ``scale-ssl`` segmenter's attention maps of the 11 MoNuSeg validation tiles are computed once, the
@@ -7,9 +7,10 @@ value), and each setting's best parameters are then applied to the 14 test tiles
 comparison, the checkpoint's own parameters, which ``nucbench segment --param scale=...`` uses).
 Selection uses the validation tiles only; the test AJI of every row is reported. CPU seconds
 (this process, all threads) of the attention maps are recorded beside each row. Writes
-``benchmarks/results/ssl_infer_scale.json``::
+``benchmarks/results/ssl_infer_scale.json`` (or ``--out``)::
 
-    NUCBENCH_DATA=../shared/data python benchmarks/infer_scale.py
+    NUCBENCH_DATA=../shared/data python benchmarks/infer_scale.py [--checkpoint runs/NAME/best.pt] \
+        [--settings 1.0,512,128 0.5,512,128]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from nucbench.plugins import get_plugin_manager
 #: (scale, tile, overlap) settings; the first is the shipped default.
 SETTINGS = [(1.0, 512, 128), (1.0, 576, 128), (1.0, 640, 128), (1.0, 1024, 256),
             (0.75, 512, 128), (0.5, 512, 128)]
-GRID = {"threshold": [0.002, 0.05, 0.2, 0.5], "sigma": [1.0, 2.0], "peak_radius": [4, 7]}
+GRID = {"threshold": [0.002, 0.01, 0.05, 0.2, 0.5], "sigma": [1.0, 2.0], "peak_radius": [4, 7]}
 
 
 def cpu_seconds() -> float:
@@ -37,7 +38,13 @@ def cpu_seconds() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(RESULTS / "ssl_infer_scale.json"))
+    parser.add_argument("--checkpoint", default=None, help="a best.pt (default: the shipped model)")
+    parser.add_argument("--settings", nargs="+", default=None, metavar="SCALE,TILE,OVERLAP",
+                        help="settings to compare (default: %(default)s = the built-in list)")
     args = parser.parse_args()
+    settings = SETTINGS if args.settings is None else [
+        (float(a), int(b), int(c)) for a, b, c in (item.split(",") for item in args.settings)
+    ]
     info = machine_info()
     manager = get_plugin_manager()
     aji = manager.create("metric", "aji")
@@ -50,8 +57,9 @@ def main() -> None:
         return float(np.mean([aji(s.labels, watershed(a, **params)) for s, a in pairs]))
 
     rows = []
-    for scale, tile, overlap in SETTINGS:
-        segmenter = manager.create("segmenter", "scale-ssl", scale=scale, tile=tile, overlap=overlap)
+    for scale, tile, overlap in settings:
+        segmenter = manager.create("segmenter", "scale-ssl", checkpoint=args.checkpoint, scale=scale,
+                                   tile=tile, overlap=overlap)
         start = cpu_seconds()
         maps = [segmenter.attention(sample.image) for sample in val]
         val_cpu = cpu_seconds() - start
@@ -78,7 +86,8 @@ def main() -> None:
               f"parameters)  attention CPU-s per tile {test_cpu / len(test):.2f}", flush=True)
     best = max(rows, key=lambda r: r["val_aji"])
     print(f"best on validation: scale {best['scale']}, tile {best['tile']}: test AJI {best['test_aji']:.4f}")
-    write_json(args.out, {"machine": info, "grid": GRID, "rows": rows, "best_on_validation": best})
+    write_json(args.out, {"machine": info, "checkpoint": args.checkpoint or "shipped", "grid": GRID,
+                          "rows": rows, "best_on_validation": best})
     print(f"wrote {args.out}")
 
 
