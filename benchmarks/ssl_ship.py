@@ -3,8 +3,12 @@
 Writes ``plugins/nucbench_scale_ssl/scale-ssl.pt`` (F's weights, the activation state, the tuned
 post-processing; what ``--method scale-ssl`` loads by default) and ``scale-ssl.json`` beside it
 (provenance: the run's config, epoch, validation Dice and AJI, tuned parameters, size, commit).
+With ``--inference-selection``, a ``benchmarks/infer_scale.py`` result for that checkpoint, the
+inference scale and post-processing parameters that setting chose on the validation tiles are
+stored too (``inference.scale``, the segmenter's default).
 
-    python benchmarks/ssl_ship.py runs/m-proposed-lite-s0/best.pt
+    python benchmarks/ssl_ship.py runs/m-hprior-otsu-lite/best.pt \
+        [--inference-selection benchmarks/results/ssl_infer_scale_otsu.json]
 """
 
 from __future__ import annotations
@@ -24,10 +28,24 @@ PACKAGE = REPO / "plugins" / "nucbench_scale_ssl"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="a best.pt written by nucbench train (tuned)")
+    parser.add_argument("--inference-selection", type=Path, default=None,
+                        help="an infer_scale.py result for this checkpoint: ship its best validation setting")
     args = parser.parse_args()
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     if "val_aji" not in state:
         parser.error(f"{args.checkpoint}: post-processing not tuned yet (run nucbench train --resume)")
+    selection = None
+    if args.inference_selection is not None:
+        selection = json.loads(args.inference_selection.read_text())
+        if Path(selection["checkpoint"]).resolve() != args.checkpoint.resolve():
+            parser.error(f"{args.inference_selection} was measured on {selection['checkpoint']}, "
+                         f"not {args.checkpoint}")
+        best = selection["best_on_validation"]
+        state["inference"] = {"scale": best["scale"]}
+        state["post_processor"] = {"name": state["post_processor"]["name"],
+                                   "params": {**state["post_processor"]["params"],
+                                              **best["post_processor_params"]}}
+        state["val_aji"] = best["val_aji"]
     out = atomic_save(state, PACKAGE / "scale-ssl.pt")
     out.chmod(0o644)
     run_dir = args.checkpoint.parent
@@ -43,6 +61,9 @@ def main() -> None:
             "val_dice": state["val_dice"],
             "val_aji_tuned": state["val_aji"],
             "post_processor": state["post_processor"],
+            "inference": state.get("inference", {"scale": 1.0}),
+            "inference_selection": None if selection is None else {
+                "file": str(args.inference_selection), "best_on_validation": selection["best_on_validation"]},
             "bytes": out.stat().st_size,
             "git_commit": git_commit(),
             "history": history,
