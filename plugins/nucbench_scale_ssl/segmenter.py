@@ -37,9 +37,10 @@ class ScaleSSLSegmenter:
     checkpoint : str, optional
         A ``best.pt`` written by ``nucbench train``. Default: the model shipped in this package.
     tile : int, optional
-        Tile size for inference, in pixels of the (resized) image F sees (default 512).
+        Tile size for inference, in pixels of the (resized) image F sees (default 1024: a 40x
+        MoNuSeg tile runs in one piece, as in the trainer's validation and tuning).
     overlap : int, optional
-        Overlap between tiles (default 128; see :func:`nucbench.infer.predict_tiled`).
+        Overlap between tiles (default 256; see :func:`nucbench.infer.predict_tiled`).
     tta : bool, optional
         Average A over the 8 dihedral transforms (8× slower; default False).
     stain_normalize : bool, optional
@@ -63,8 +64,8 @@ class ScaleSSLSegmenter:
     def __init__(
         self,
         checkpoint: str | None = None,
-        tile: int = 512,
-        overlap: int = 128,
+        tile: int = 1024,
+        overlap: int = 256,
         tta: bool = False,
         stain_normalize: bool | None = None,
         threads: int | None = None,
