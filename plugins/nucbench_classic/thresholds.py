@@ -212,7 +212,8 @@ def histogram_threshold(image8: np.ndarray, method: str = "default") -> int:
 def _otsu_levels(values: np.ndarray, n_classes: int, middle: str) -> float:
     """Two-class Otsu, or the lower (middle→foreground) / upper three-class Otsu threshold."""
     lo, hi = float(values.min()), float(values.max())
-    if lo == hi:
+    # a flat patch (glass, or values a few float32 steps apart): no 256 finite histogram bins
+    if hi - lo <= 256 * float(np.spacing(np.float32(max(abs(lo), abs(hi))))):
         return lo
     if n_classes == 2:
         return float(skimage.filters.threshold_otsu(values))
