@@ -16,7 +16,7 @@ Usage::
     .venv/bin/python benchmarks/baselines_tune.py --methods cellprofiler-style fiji-style otsu
     .venv/bin/python benchmarks/baselines_tune.py --methods supervised-unet --random 0
     nice -n 5 .venv/bin/python benchmarks/baselines_tune.py --methods fiji-style --resume --random 0 \
-        --rounds 3 --budget-min 24
+        --rounds 3 --budget-min 30
 """
 
 from __future__ import annotations
@@ -59,20 +59,20 @@ SPACES: dict[str, dict[str, list[Any]]] = {
     "fiji-style": {
         "stain_vectors": ["ruifrok-he", "ruifrok-hed"],
         "stain_output": ["transmittance", "absorbance"],
-        "background_radius": [0.0, 25.0, 50.0, 100.0],
-        "sigma": [0.0, 1.0, 1.5, 2.0, 3.0],
+        "background_radius": [0.0, 25.0, 35.0, 50.0, 75.0, 100.0],
+        "sigma": [0.0, 1.0, 1.5, 1.75, 2.0, 2.5, 3.0],
         "threshold_method": ["default", "huang", "otsu", "li", "yen", "triangle"],
         "local_method": ["none", "mean", "midgrey", "niblack", "sauvola", "phansalkar"],
         "local_radius": [15.0, 25.0, 40.0, 60.0],
-        "min_od": [0.05, 0.1, 0.15],
+        "min_od": [0.03, 0.05, 0.07, 0.1, 0.15],
         "open_iterations": [0, 1, 2],
         "open_count": [1, 2, 3],
         "fill_holes": [True, False],
         "watershed": [True, False],
-        "edm_sigma": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0],
-        "watershed_tolerance": [0.5, 1.0, 1.5, 2.0, 3.0],
-        "size_min": [0.0, 20.0, 40.0, 60.0, 100.0, 150.0, 200.0],
-        "size_max": [math.inf, 1000.0, 2000.0],
+        "edm_sigma": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+        "watershed_tolerance": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+        "size_min": [0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 125.0, 150.0, 200.0],
+        "size_max": [math.inf, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0],
         "circularity_min": [0.0, 0.2, 0.3, 0.4, 0.5, 0.6],
         "exclude_edges": [False, True],
     },
