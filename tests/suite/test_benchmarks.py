@@ -21,4 +21,5 @@ def test_demo_runs_on_the_bundled_sample():
     plan = load_suite(BENCHMARKS / "demo.yaml")
     roots = {run.data.params["root"] for run in plan.runs}
     assert roots == {str(BENCHMARKS.parent / "data" / "sample")}
-    assert {run.method for run in plan.runs} >= {"otsu", "cellprofiler-style", "fiji-style"}
+    assert {run.method for run in plan.runs} >= {"otsu", "cellprofiler-style", "fiji-style", "scale-ssl",
+                                                 "supervised-unet"}
