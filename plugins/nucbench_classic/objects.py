@@ -226,6 +226,11 @@ def filter_area(labels: np.ndarray, min_area: float = 0.0, max_area: float | Non
     drop = areas < min_area
     if max_area is not None:
         drop |= areas > max_area
+    return _remove(labels, drop)
+
+
+def _remove(labels: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """`labels` without the objects whose ``drop[id]`` is true (background is never dropped)."""
     drop[0] = False
     if not drop.any():
         return labels
@@ -366,13 +371,7 @@ def filter_circularity(labels: np.ndarray, low: float = 0.0, high: float = 1.0) 
     if low <= 0.0 and high >= 1.0:
         return labels
     circ = circularity(labels)
-    drop = (circ < low) | (circ > high)
-    drop[0] = False
-    if not drop.any():
-        return labels
-    out = labels.copy()
-    out[drop[labels]] = 0
-    return out
+    return _remove(labels, (circ < low) | (circ > high))
 
 
 def drop_border(labels: np.ndarray) -> np.ndarray:
