@@ -30,6 +30,7 @@ import numpy as np
 from bench_record import REPO, RESULTS, default_data_root, machine_info, write_json
 from scipy.spatial import cKDTree
 
+from nucbench.data.slides import Slide
 from nucbench.slide_segment import segment_slide
 
 #: slide → (assumed level-0 µm/px or None for the metadata's, region x, y, w, h or None for all)
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                          "megapixels": result.megapixels, "segment_s": result.segment_s})
             print(f"{name:32s} {method:20s} {result.n_nuclei:6d} nuclei, median area "
                   f"{rows[-1]['median_area_um2']:.1f} µm², {result.segment_s:.1f} s", flush=True)
-        level0_mpp = mpp if mpp is not None else 0.499
+        with Slide(path, mpp=mpp) as slide:
+            level0_mpp = slide.mpp
         n = match(found["scale-ssl"], found["cellprofiler-style"], MATCH_UM / level0_mpp)
         precision = n / max(len(found["scale-ssl"]), 1)
         recall = n / max(len(found["cellprofiler-style"]), 1)

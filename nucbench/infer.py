@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["tile_starts", "blend_window", "predict_tiled", "attention_map", "DIHEDRAL"]
+__all__ = ["tile_starts", "blend_window", "predict_tiled", "resize_rgb", "attention_map", "DIHEDRAL"]
 
 #: The 8 dihedral transforms as (k rotations by 90°, then transpose?) pairs; index 0 is identity.
 DIHEDRAL = tuple((k, t) for t in (False, True) for k in range(4))
@@ -167,6 +167,23 @@ def predict_tiled(
     return out / norm
 
 
+def resize_rgb(image: np.ndarray, scale: float) -> np.ndarray:
+    """An H×W×3 uint8 image resized by `scale` (PIL bicubic, anti-aliased when shrinking).
+
+    The new size is ``round(H · scale) × round(W · scale)``, at least 1 × 1.
+
+    Examples
+    --------
+    >>> resize_rgb(np.zeros((37, 51, 3), np.uint8), 0.5).shape
+    (18, 26, 3)
+    """
+    from PIL import Image
+
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+
+
 def attention_map(
     confidence: Callable,
     activation: Callable,
@@ -195,8 +212,7 @@ def attention_map(
     image : ndarray
         H×W×3 uint8 RGB image.
     scale : float, optional
-        Resize factor of the image before the network (PIL bicubic, anti-aliased when shrinking);
-        default 1.
+        Resize factor of the image before the network (:func:`resize_rgb`); default 1.
     size : (int, int), optional
         (height, width) of the returned map; the confidence is resized to it (bilinear) before the
         activation. Default: the image's own size.
@@ -222,10 +238,7 @@ def attention_map(
     height, width = image.shape[:2]
     out_h, out_w = size or (height, width)
     if scale != 1:
-        from PIL import Image
-
-        resized = (max(1, round(width * scale)), max(1, round(height * scale)))
-        image = np.asarray(Image.fromarray(image).resize(resized, Image.Resampling.BICUBIC))
+        image = resize_rgb(image, scale)
     conf = predict_tiled(confidence, image, tile=tile, overlap=overlap, tta=tta, channels_last=channels_last)
     tensor = torch.from_numpy(conf)[None, None]
     if conf.shape != (out_h, out_w):

@@ -111,7 +111,7 @@ class ScaleSSLSegmenter:
         The map is H×W for an image at 0.25 µm/px (the default `mpp`), and ``mpp / 0.25`` times
         that size otherwise.
         """
-        from nucbench.infer import attention_map
+        from nucbench.infer import attention_map, resize_rgb
 
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise InputError(f"scale-ssl: expected an H×W×3 uint8 RGB image, got {image.dtype} {image.shape}")
@@ -125,11 +125,7 @@ class ScaleSSLSegmenter:
             from nucbench.data.stain import reinhard_normalise
 
             if f_scale < 1:  # normalise the smaller image: the same statistics, less work
-                from PIL import Image
-
-                shrunk = (max(1, round(width * f_scale)), max(1, round(height * f_scale)))
-                image = np.asarray(Image.fromarray(image).resize(shrunk, Image.Resampling.BICUBIC))
-                f_scale = 1.0
+                image, f_scale = resize_rgb(image, f_scale), 1.0
             image = reinhard_normalise(image)
         return attention_map(
             self.network, self.activation, image, scale=f_scale, size=size,
