@@ -6,7 +6,9 @@ on a real slide read at its true pyramid levels (``SlideCropSource``: TCGA-CR-73
 JPEG 2000, levels at downsample 1 and 2, taken as 40x with ``mpp=0.25``; 20x crops are level 1
 as it is, 10x crops level 1 halved) in both modes and with per-crop stain normalisation, and one
 training step of the shipped configuration (from ``train_speed.py``), in the same process.
-Writes ``benchmarks/results/ssl_data_throughput.json``.
+Every sampler uses its default threads (one per core, as in training); the stain-normalised slide
+row is repeated with one thread to show what the threads add. Writes
+``benchmarks/results/ssl_data_throughput.json``.
 
     python benchmarks/data_throughput.py [--batches 10]
 """
@@ -38,14 +40,18 @@ def main() -> None:
     tiles = [dataset[i].image for i in range(len(dataset))]
     rows = {}
 
-    def measure(name, sources, mode, **extra):
-        sampler = MultiScaleCropSampler(sources, batch_size=args.batch_size, mode=mode, seed=0)
+    def measure(name, sources, mode, workers=None, **extra):
+        sampler = MultiScaleCropSampler(
+            sources, batch_size=args.batch_size, mode=mode, seed=0, workers=workers
+        )
         sampler.sample()
         start = time.perf_counter()
         for _ in range(args.batches):
             sampler.sample()
         seconds = (time.perf_counter() - start) / args.batches
-        rows[name] = {"seconds_per_batch": seconds, "crops_per_second": args.batch_size / seconds, **extra}
+        sampler.close()
+        rows[name] = {"seconds_per_batch": seconds, "crops_per_second": args.batch_size / seconds,
+                      "threads": sampler.workers, **extra}
 
     for mode in ("pyramid", "shared-resample"):
         measure(mode, tiles, mode, source="19 MoNuSeg training tiles (40x)")
@@ -56,6 +62,9 @@ def main() -> None:
         for mode in ("pyramid", "shared-resample") if not normalise else ("shared-resample",):
             name = f"slide {mode}" + (" + stain normalisation" if normalise else "")
             measure(name, [slide], mode, source=f"{SLIDE} (mpp 0.25 given)", setup_seconds=setup)
+        if normalise:
+            measure("slide shared-resample + stain normalisation, 1 thread", [slide], "shared-resample",
+                    workers=1, source=f"{SLIDE} (mpp 0.25 given)", setup_seconds=setup)
     step, *_ = build(CONFIGS["shipped"], args.batch_size, 160)
     step()
     times = []

@@ -30,7 +30,10 @@ crop. Tiles and slides can be mixed; each batch picks the source of every crop u
 
 Sampling is deterministic given the seed, and :meth:`MultiScaleCropSampler.state_dict` /
 :meth:`~MultiScaleCropSampler.load_state_dict` capture it exactly so that a resumed training run
-draws the same batches as an uninterrupted one.
+draws the same batches as an uninterrupted one. The sampler's generator draws one seed per crop,
+and each crop makes all its own draws from a generator of that seed, so crops can be made in
+parallel threads (``workers``; slide decoding, resizing and JPEG coding release the GIL) and the
+batches do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -38,14 +41,15 @@ from __future__ import annotations
 import io
 import math
 import os
-import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageFilter
 
+from nucbench.data.stain import ReinhardColourMap
 from nucbench.errors import InputError
 
 __all__ = ["MultiScaleCropSampler", "SlideCropSource", "dihedral", "DIHEDRAL_NAMES"]
@@ -54,6 +58,7 @@ __all__ = ["MultiScaleCropSampler", "SlideCropSource", "dihedral", "DIHEDRAL_NAM
 DIHEDRAL_NAMES = ("identity", "rot90", "rot180", "rot270", "hflip", "vflip", "transpose", "antitranspose")
 
 _RESAMPLE = Image.Resampling.BICUBIC  # PIL widens the kernel when reducing: anti-aliased
+_CHANNELS = np.arange(3)
 
 
 def dihedral(array: np.ndarray, index: int) -> np.ndarray:
@@ -103,6 +108,9 @@ class MultiScaleCropSampler:
         Apply the shared augmentations (``"shared-resample"`` only).
     seed : int
         Seed of the sampler's own random generator.
+    workers : int, optional
+        Threads that make the crops of a batch, default one per CPU core (at most 8). The batches
+        are the same for any number.
 
     Raises
     ------
@@ -134,6 +142,7 @@ class MultiScaleCropSampler:
         jitter: float = 1.4,
         augment: bool = True,
         seed: int = 0,
+        workers: int | None = None,
     ) -> None:
         if not images:
             raise ValueError("MultiScaleCropSampler needs at least one image")
@@ -144,6 +153,8 @@ class MultiScaleCropSampler:
             raise ValueError(f"mode must be 'pyramid' or 'shared-resample', got {mode!r}")
         if jitter < 1:
             raise ValueError(f"jitter must be >= 1, got {jitter}")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
         self.magnifications = tuple(float(m) for m in magnifications)
         self.source_magnification = float(source_magnification)
         self.crop_size = int(crop_size)
@@ -152,6 +163,8 @@ class MultiScaleCropSampler:
         self.jitter = float(jitter) if mode == "shared-resample" else 1.0
         self.augment = bool(augment) and mode == "shared-resample"
         self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.workers = int(workers) if workers is not None else min(8, os.cpu_count() or 1)
+        self._pool: ThreadPoolExecutor | None = None
         # each source is a slide, or the index of a tile in self._pil (tile-only input: index i → i)
         self._sources: list[SlideCropSource | int] = []
         tiles, positions = [], []
@@ -207,16 +220,33 @@ class MultiScaleCropSampler:
         """
         n_classes = len(self.magnifications)
         targets = np.tile(np.arange(n_classes, dtype=np.int64), self.batch_size // n_classes)
+        seeds = self.rng.integers(2**63, size=self.batch_size)
         crops = np.empty((self.batch_size, self.crop_size, self.crop_size, 3), np.uint8)
-        for i, cls in enumerate(targets):
-            crops[i] = self._crop(self.magnifications[cls])
+
+        def make(i: int) -> None:
+            rng = np.random.Generator(np.random.PCG64(int(seeds[i])))
+            crops[i] = self._crop(self.magnifications[targets[i]], rng)
+
+        if self.workers == 1:
+            for i in range(self.batch_size):
+                make(i)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="nucbench-crops")
+            for future in [self._pool.submit(make, i) for i in range(self.batch_size)]:
+                future.result()
         return crops, targets
 
-    def _crop(self, magnification: float) -> np.ndarray:
-        rng = self.rng
+    def close(self) -> None:
+        """Stop the worker threads (they also stop at exit; a later :meth:`sample` restarts them)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _crop(self, magnification: float, rng: np.random.Generator) -> np.ndarray:
         source = self._sources[int(rng.integers(len(self._sources)))]
         if isinstance(source, SlideCropSource):
-            return self._slide_crop(source, magnification)
+            return self._slide_crop(source, magnification, rng)
         index = source
         s = self.crop_size
         if self.mode == "pyramid":
@@ -231,28 +261,29 @@ class MultiScaleCropSampler:
         y0 = rng.uniform(0.0, image.size[1] - side)
         crop = image.resize((s, s), _RESAMPLE, box=(x0, y0, x0 + side, y0 + side))
         if self.augment:
-            crop = self._augment(crop)
+            crop = self._augment(crop, rng)
         return np.asarray(crop)
 
-    def _slide_crop(self, source: SlideCropSource, magnification: float) -> np.ndarray:
-        rng = self.rng
+    def _slide_crop(
+        self, source: SlideCropSource, magnification: float, rng: np.random.Generator
+    ) -> np.ndarray:
         k = math.exp(rng.uniform(0.0, math.log(self.jitter))) if self.jitter > 1 else 1.0
         crop = source.crop(rng, magnification, self.crop_size, jitter=self.jitter, scale=k)
         if self.augment:
-            return self._augment(Image.fromarray(crop))
+            return self._augment(Image.fromarray(crop), rng)
         return crop
 
-    def _augment(self, crop: Image.Image) -> np.ndarray:
+    def _augment(self, crop: Image.Image, rng: np.random.Generator) -> np.ndarray:
         """Shared augmentations, drawn independently of the class."""
-        rng = self.rng
         array = dihedral(np.asarray(crop), int(rng.integers(8)))
-        # stain jitter in optical density: per-channel scale and shift (HED-like jitter)
-        od = -np.log((array.astype(np.float32) + 1.0) / 256.0)
+        # stain jitter in optical density: per-channel scale and shift (HED-like jitter), applied
+        # as a 256-entry table per channel since it maps each channel value on its own
+        od = -np.log((np.arange(256, dtype=np.float32)[:, None] + 1.0) / 256.0)
         od = od * rng.uniform(0.85, 1.15, size=3).astype(np.float32) + rng.uniform(
             -0.05, 0.05, size=3
         ).astype(np.float32)
-        array = np.clip(256.0 * np.exp(-np.maximum(od, 0.0)) - 1.0, 0, 255).astype(np.uint8)
-        image = Image.fromarray(array)
+        table = np.clip(256.0 * np.exp(-np.maximum(od, 0.0)) - 1.0, 0, 255).astype(np.uint8)
+        image = Image.fromarray(table[array, _CHANNELS])
         if rng.random() < 0.5:
             image = image.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.3, 1.2))))
         if rng.random() < 0.5:
@@ -263,8 +294,8 @@ class MultiScaleCropSampler:
         array = np.asarray(image)
         sigma = float(rng.uniform(0.0, 6.0))
         if sigma > 0.5:
-            noise = rng.normal(0.0, sigma, size=array.shape).astype(np.float32)
-            array = np.clip(array.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+            noise = rng.standard_normal(size=array.shape, dtype=np.float32) * sigma
+            array = np.clip(array + noise, 0, 255).astype(np.uint8)
         return array
 
 
@@ -290,7 +321,9 @@ class SlideCropSource:
     stain_normalize : bool, optional
         Reinhard-normalise every crop (:func:`nucbench.data.stain.reinhard_normalise`) with the
         slide's own L*a*b* statistics, measured once on up to 16 tissue squares of 256 level-0
-        pixels (a tile is normalised with its own statistics). Default ``False``.
+        pixels (a tile is normalised with its own statistics), through a per-slide colour table
+        (:class:`nucbench.data.stain.ReinhardColourMap`: the same pixels, each colour converted
+        once). Default ``False``.
 
     Attributes
     ----------
@@ -345,8 +378,10 @@ class SlideCropSource:
         self.mask, self.mask_downsample = slide_tissue_mask(slide, max_size=mask_size)
         self._positions_cache: dict[tuple[float, int, float], tuple[np.ndarray, int, int]] = {}
         self.statistics: tuple[np.ndarray, np.ndarray] | None = None
+        self._normalise: ReinhardColourMap | None = None
         if stain_normalize:
             self.statistics = self._stain_statistics()
+            self._normalise = ReinhardColourMap(self.statistics)
 
     def __repr__(self) -> str:
         return (f"SlideCropSource('{self.path}', {self.slide.magnification:g}x, "
@@ -456,12 +491,8 @@ class SlideCropSource:
         down = self.slide.level_downsamples[level]
         x, y = int(math.floor(x0 / down) * down), int(math.floor(y0 / down) * down)
         crop = self.slide.read_region(x, y, crop_size, crop_size, magnification=read_at)
-        if self.statistics is not None:
-            from nucbench.data.stain import reinhard_normalise
-
-            with warnings.catch_warnings():  # lab2rgb clipping a few out-of-gamut pixels, for every crop
-                warnings.filterwarnings("ignore", "Conversion from CIE-LAB", UserWarning)
-                crop = reinhard_normalise(crop, statistics=self.statistics)
+        if self._normalise is not None:
+            crop = self._normalise(crop)
         return crop
 
     def _stain_statistics(self) -> tuple[np.ndarray, np.ndarray]:

@@ -253,8 +253,12 @@ class Slide:
             rgba = self._slide.read_region((x, y), level, size)
         except Exception as exc:  # openslide.OpenSlideError, or a decoder error
             raise InputError(f"{self.path}: cannot read region at level {level} ({exc})") from None
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        rgb = Image.alpha_composite(white, rgba).convert("RGB")
+        pixels = np.asarray(rgba)
+        if pixels[..., 3].min() == 255:  # opaque everywhere (inside the scanned area): no compositing
+            rgb = Image.fromarray(pixels[..., :3])
+        else:
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            rgb = Image.alpha_composite(white, rgba).convert("RGB")
         if rgb.size != (w, h):
             rgb = rgb.resize((w, h), Image.Resampling.LANCZOS)
         return np.asarray(rgb)

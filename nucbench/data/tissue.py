@@ -79,9 +79,9 @@ def tissue_mask(image: np.ndarray, *, saturation_min: float = SATURATION_MIN,
     [[False, True, False]]
     """
     image = _check_rgb(image)
-    rgb = image.astype(np.int16)
-    vmax = rgb.max(axis=2)
-    vmin = rgb.min(axis=2)
+    red, green, blue = image[..., 0], image[..., 1], image[..., 2]
+    vmax = np.maximum(np.maximum(red, green), blue)  # faster than a reduction over 3 channels
+    vmin = np.minimum(np.minimum(red, green), blue)
     saturated = (vmax - vmin) >= saturation_min * vmax
     return saturated & (vmax > 0) & (vmax <= value_max * 255.0)
 

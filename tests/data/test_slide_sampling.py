@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import openslide
@@ -11,6 +12,7 @@ import yaml
 
 from nucbench.cli import main
 from nucbench.data.sampling import MultiScaleCropSampler, SlideCropSource
+from nucbench.data.stain import reinhard_normalise
 from nucbench.data.tissue import tissue_fraction
 from nucbench.errors import InputError
 from nucbench.plugins import reset_plugin_manager
@@ -151,7 +153,8 @@ def test_real_svs_crops_are_the_true_pyramid_level(wsi_root):
         return read_region(x, y, w, h, magnification, **kw)
 
     source.slide.read_region = spy
-    crops, targets = _sampler(source, crop_size=64, batch_size=6, seed=3).sample()
+    # one thread, so that the spy records the reads in the order of the crops
+    crops, targets = _sampler(source, crop_size=64, batch_size=6, seed=3, workers=1).sample()
     assert np.bincount(targets).tolist() == [2, 2, 2]
     assert min(tissue_fraction(c) for c in crops) > 0.5
     with openslide.OpenSlide(str(path)) as direct:
@@ -160,6 +163,20 @@ def test_real_svs_crops_are_the_true_pyramid_level(wsi_root):
             if cls == 1:
                 raw = np.asarray(direct.read_region((x, y), 1, (64, 64)).convert("RGB"))
                 assert np.array_equal(crop, raw)
+
+
+def test_real_svs_stain_normalised_crops_are_reinhard_with_the_slide_statistics(wsi_root):
+    path = wsi_root / "TCGA-CR-7395-01A-01-TS1.svs"
+    raw, normalised = SlideCropSource(path, mpp=0.25), SlideCropSource(path, mpp=0.25, stain_normalize=True)
+    assert raw.statistics is None and normalised.statistics is not None
+    for magnification in (10, 20, 40):
+        rngs = np.random.default_rng(11), np.random.default_rng(11)  # the same position for both
+        plain = raw.crop(rngs[0], magnification, 64, jitter=1.4, scale=1.2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # lab2rgb clipping out-of-gamut pixels
+            expected = reinhard_normalise(plain, statistics=normalised.statistics)
+        assert np.array_equal(normalised.crop(rngs[1], magnification, 64, jitter=1.4, scale=1.2), expected)
+        assert not np.array_equal(expected, plain)
 
 
 def test_real_20x_svs_cannot_give_40x_crops(wsi_root):

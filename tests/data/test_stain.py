@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from skimage.color import rgb2hed
@@ -9,6 +11,7 @@ from skimage.color import rgb2hed
 from nucbench.data.io import read_image
 from nucbench.data.stain import (
     REINHARD_TARGET_MEAN,
+    ReinhardColourMap,
     hed_jitter,
     hed_to_rgb,
     lab_statistics,
@@ -48,6 +51,25 @@ def test_reinhard_identity_when_target_is_own_statistics():
     mean, std = lab_statistics(image)
     out = reinhard_normalise(image, tuple(mean), tuple(std))
     assert np.abs(out.astype(int) - image).max() <= 1
+
+
+def test_colour_map_equals_reinhard_with_fixed_statistics(monuseg_root):
+    tile = read_image(monuseg_root / "test/images/TCGA-2Z-A9J9-01A-01-TS1.tif")
+    statistics = lab_statistics(tile[:400, :400])  # a "slide" statistic, used for other crops
+    colour_map = ReinhardColourMap(statistics, (55.0, 35.0, -12.0), (15.0, 10.0, 8.0))
+    glass = tissue_image(3)
+    glass[:] = 250
+    glass[0, 0] = (200, 80, 160)  # 1 tissue pixel of 2304 (< 1 %): every pixel is transformed
+    crops = [tile[500:660, 500:660], tile[600:760, 520:680], tissue_image(4), glass]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # lab2rgb clipping out-of-gamut pixels
+        expected = [reinhard_normalise(c, (55.0, 35.0, -12.0), (15.0, 10.0, 8.0), statistics=statistics)
+                    for c in crops]
+    for _ in range(2):  # first filling the table, then from it alone
+        for crop, want in zip(crops, expected, strict=True):
+            assert np.array_equal(colour_map(crop), want)
+    assert (expected[3][1:, 1:] != 250).any()  # the glass crop was transformed, as reinhard does
+    assert (colour_map(tissue_image(4))[:8] == 250).all()  # glass of a tissue crop kept
 
 
 def test_reinhard_transforms_background_when_asked():

@@ -32,6 +32,20 @@ def test_same_seed_same_batches_and_state_dict_resumes_exactly():
     assert np.array_equal(c.sample()[0], expected)
 
 
+@pytest.mark.parametrize("mode", ["pyramid", "shared-resample"])
+def test_batches_do_not_depend_on_the_number_of_threads(mode):
+    one = MultiScaleCropSampler(_tiles(), crop_size=16, batch_size=12, mode=mode, seed=3, workers=1)
+    three = MultiScaleCropSampler(_tiles(), crop_size=16, batch_size=12, mode=mode, seed=3, workers=3)
+    for _ in range(3):
+        (x1, y1), (x3, y3) = one.sample(), three.sample()
+        assert np.array_equal(x1, x3) and np.array_equal(y1, y3)
+    assert three.workers == 3 and three._pool is not None
+    three.close()
+    assert three._pool is None and np.array_equal(three.sample()[0], one.sample()[0])
+    with pytest.raises(ValueError, match="workers"):
+        MultiScaleCropSampler(_tiles(), crop_size=16, batch_size=3, workers=0)
+
+
 def test_pyramid_level_is_the_antialiased_downsampled_tile():
     # a constant tile stays constant through any anti-aliased resize: every crop is 100
     tiles = [np.full((96, 96, 3), 100, np.uint8)]
