@@ -54,6 +54,7 @@ __all__ = [
     "build_attention",
     "resolve_config_paths",
     "tune_post_processor",
+    "pretext_accuracy",
     "load_attention",
 ]
 
@@ -422,7 +423,7 @@ def train(
                 record["val_attended_fraction"] = float(np.mean([(m > 0.5).mean() for m in maps]))
                 if config.held_out_batches:
                     record["val_scale_accuracy"] = _held_out_accuracy(
-                        task, backbone, head, activation, val_images, config, precision
+                        task, backbone, head, activator, val_images, config, precision
                     )
                 model.train()
             if val_images and record["val_dice"] > best["dice"]:
@@ -530,15 +531,31 @@ def _held_out_accuracy(
     task: Any,
     backbone: Any,
     head: Any,
-    activation: Any,
+    activator: Any,
     images: Sequence[np.ndarray],
     config: ExperimentConfig,
     precision: Any,
 ) -> float:
-    """Pretext accuracy on crops of the validation tiles (fixed seed: same crops every epoch)."""
+    """Pretext accuracy on crops of the validation tiles (fixed seed: same crops every epoch).
+
+    G is scored on the attention it was trained with: the activation regularizer in its training
+    form (sparsity: τ from the batch, statistics not updated), not its inference form. Each
+    image's own percentile, say, fixes the attended fraction of every crop and so removes a cue
+    the training batches carried.
+    """
     import torch
 
     from nucbench.precision import autocast
+
+    def activation(confidence: torch.Tensor) -> torch.Tensor:
+        if activator is None:
+            return torch.sigmoid(confidence)
+        mode = activator.training
+        activator.train()
+        try:
+            return activator.activate(confidence, update_stats=False)
+        finally:
+            activator.train(mode)
 
     sampler = task.make_sampler(
         images, batch_size=config.batch_size, crop_size=config.crop_size, seed=10_000 + config.seed
@@ -553,6 +570,39 @@ def _held_out_accuracy(
             correct += task.correct(out.float(), torch.from_numpy(targets))
             total += len(targets)
     return correct / total
+
+
+def pretext_accuracy(config: ExperimentConfig, checkpoint: Path, *, manager: Any = None) -> float:
+    """Held-out pretext accuracy of a training checkpoint (``checkpoint.pt``: F, G and regularizers).
+
+    The same crops of the validation tiles (``config.held_out_batches`` batches, fixed seed) and
+    the same scoring as the per-epoch ``val_scale_accuracy`` of :func:`train`.
+    """
+    import torch
+
+    from nucbench.plugins import get_plugin_manager
+    from nucbench.precision import choose_precision
+
+    if config.val_data is None or not config.held_out_batches:
+        raise ConfigError("pretext_accuracy needs val_data and held_out_batches > 0 in the config")
+    manager = manager or get_plugin_manager()
+    task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
+    backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
+    regularizers = [manager.create("regularizer", r.name, **r.params) for r in config.regularizers]
+    head = task.build_head()
+    reg_modules = torch.nn.ModuleList([r for r in regularizers if isinstance(r, torch.nn.Module)])
+    model = torch.nn.ModuleDict({"backbone": backbone, "head": head, "regularizers": reg_modules})
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    model.eval()
+    precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
+    if precision.channels_last:
+        model.to(memory_format=torch.channels_last)
+    _, _, activator = build_attention(backbone, regularizers)
+    images, _ = _load_images(
+        manager, config.val_data, normalise=config.stain_normalize, need_labels=True, where="val_data"
+    )
+    return _held_out_accuracy(task, backbone, head, activator, images, config, precision)
 
 
 def tune_post_processor(

@@ -10,7 +10,7 @@ import torch
 from nucbench.cli import main
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.plugins import PluginManager, reset_plugin_manager
-from nucbench.train import TrainingDiverged, resolve_config_paths, train
+from nucbench.train import TrainingDiverged, pretext_accuracy, resolve_config_paths, train
 
 from .conftest import AREA_PRIOR, TINY_PLUGIN, tiny_config
 
@@ -71,6 +71,17 @@ def test_checkpoints_load_weights_only_and_hold_the_tuned_post_processor(runs):
         "val_scale_accuracy",
         "tau_ema",
     } <= record.keys()
+
+
+def test_pretext_accuracy_of_a_checkpoint_is_its_epochs_record(runs):
+    manager = PluginManager()
+    manager.load_file(TINY_PLUGIN)
+    path = runs / "full.yaml"
+    config = resolve_config_paths(load_config(path, ExperimentConfig), path)
+    record = json.loads((runs / "runs/full/history.jsonl").read_text().splitlines()[-1])
+    accuracy = pretext_accuracy(config, runs / "runs/full/checkpoint.pt", manager=manager)
+    assert accuracy == record["val_scale_accuracy"]
+    assert accuracy in {i / 6 for i in range(7)}  # one held-out batch of 6 crops
 
 
 def test_existing_run_without_resume_is_an_error(runs, capsys):
