@@ -109,8 +109,9 @@ class MultiScaleCropSampler:
     seed : int
         Seed of the sampler's own random generator.
     workers : int, optional
-        Threads that make the crops of a batch, default one per CPU core (at most 8). The batches
-        are the same for any number.
+        Threads that make the crops of a batch, default one per CPU core (at most 8); the batches
+        are the same for any number. ``"pyramid"`` crops of tiles, mere slices, are made in the
+        calling thread.
 
     Raises
     ------
@@ -177,6 +178,8 @@ class MultiScaleCropSampler:
                 tiles.append(item)
                 positions.append(position)
         self._pil = [Image.fromarray(np.ascontiguousarray(im)) for im in tiles]
+        # pyramid crops of tiles are array slices: not worth handing to threads
+        self._heavy = mode == "shared-resample" or len(tiles) < len(self._sources)
         need = self.crop_size * self.source_magnification / min(self.magnifications) * self.jitter
         small = [i for i, im in enumerate(self._pil) if min(im.size) < math.ceil(need)]
         if small:
@@ -227,7 +230,7 @@ class MultiScaleCropSampler:
             rng = np.random.Generator(np.random.PCG64(int(seeds[i])))
             crops[i] = self._crop(self.magnifications[targets[i]], rng)
 
-        if self.workers == 1:
+        if self.workers == 1 or not self._heavy:
             for i in range(self.batch_size):
                 make(i)
         else:
