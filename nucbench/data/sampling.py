@@ -337,6 +337,8 @@ class SlideCropSource:
         Level-0 pixels per mask pixel.
     statistics : (mean, std) or None
         The slide's (L, a, b) statistics when `stain_normalize`.
+    normaliser : ReinhardColourMap or None
+        The colour table that normalises the crops, when `stain_normalize`.
 
     Raises
     ------
@@ -381,10 +383,10 @@ class SlideCropSource:
         self.mask, self.mask_downsample = slide_tissue_mask(slide, max_size=mask_size)
         self._positions_cache: dict[tuple[float, int, float], tuple[np.ndarray, int, int]] = {}
         self.statistics: tuple[np.ndarray, np.ndarray] | None = None
-        self._normalise: ReinhardColourMap | None = None
+        self.normaliser: ReinhardColourMap | None = None
         if stain_normalize:
             self.statistics = self._stain_statistics()
-            self._normalise = ReinhardColourMap(self.statistics)
+            self.normaliser = ReinhardColourMap(self.statistics)
 
     def __repr__(self) -> str:
         return (f"SlideCropSource('{self.path}', {self.slide.magnification:g}x, "
@@ -494,8 +496,8 @@ class SlideCropSource:
         down = self.slide.level_downsamples[level]
         x, y = int(math.floor(x0 / down) * down), int(math.floor(y0 / down) * down)
         crop = self.slide.read_region(x, y, crop_size, crop_size, magnification=read_at)
-        if self._normalise is not None:
-            crop = self._normalise(crop)
+        if self.normaliser is not None:
+            crop = self.normaliser(crop)
         return crop
 
     def _stain_statistics(self) -> tuple[np.ndarray, np.ndarray]:

@@ -204,6 +204,11 @@ class ReinhardColourMap:
         self._table = np.zeros(1 << 24, np.uint32)
         self._lock = threading.Lock()
 
+    @property
+    def colours(self) -> int:
+        """How many colours the table holds so far."""
+        return int(np.count_nonzero(self._table))
+
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Normalise an H×W×3 uint8 RGB image (background kept, as :func:`reinhard_normalise`)."""
         image = _check_rgb(image)

@@ -68,6 +68,7 @@ def test_colour_map_equals_reinhard_with_fixed_statistics(monuseg_root):
     for _ in range(2):  # first filling the table, then from it alone
         for crop, want in zip(crops, expected, strict=True):
             assert np.array_equal(colour_map(crop), want)
+    assert colour_map.colours == len(np.unique(np.concatenate([c.reshape(-1, 3) for c in crops]), axis=0))
     assert (expected[3][1:, 1:] != 250).any()  # the glass crop was transformed, as reinhard does
     assert (colour_map(tissue_image(4))[:8] == 250).all()  # glass of a tissue crop kept
 
