@@ -53,6 +53,27 @@ def test_reinhard_identity_when_target_is_own_statistics():
     assert np.abs(out.astype(int) - image).max() <= 1
 
 
+def test_reinhard_converts_each_colour_as_a_per_pixel_conversion_would(monuseg_root):
+    """The palette shortcut (each distinct colour converted once) against the plain formula."""
+    from skimage.color import lab2rgb, rgb2lab
+
+    image = read_image(monuseg_root / "test/images/TCGA-2Z-A9J9-01A-01-TS1.tif")[:300, :300]
+    mask = tissue_mask(image)
+    lab = rgb2lab(image.astype(np.float32) / 255.0)
+    values = lab[mask].astype(np.float64)
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    np.testing.assert_allclose(lab_statistics(image), (mean, std), rtol=1e-9)
+    target_mean, target_std = np.asarray(REINHARD_TARGET_MEAN), np.array([18.59, 11.81, 9.88])
+    out = ((lab - mean) * (target_std / std) + target_mean).astype(np.float32)
+    out[..., 0] = np.clip(out[..., 0], 0.0, 100.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # lab2rgb clipping out-of-gamut pixels
+        expected = np.rint(np.clip(lab2rgb(out), 0.0, 1.0) * 255.0).astype(np.uint8)
+        result = reinhard_normalise(image)
+    expected[~mask] = image[~mask]
+    assert np.array_equal(result, expected)
+
+
 def test_colour_map_equals_reinhard_with_fixed_statistics(monuseg_root):
     tile = read_image(monuseg_root / "test/images/TCGA-2Z-A9J9-01A-01-TS1.tif")
     statistics = lab_statistics(tile[:400, :400])  # a "slide" statistic, used for other crops
