@@ -23,6 +23,15 @@ def test_shipped_weights_are_small_and_documented():
     assert meta["post_processor"]["name"] == "watershed"
 
 
+def test_shipped_model_runs_at_the_scale_chosen_on_validation():
+    import nucbench
+
+    package = resources.files("nucbench_scale_ssl")
+    meta = json.loads(Path(str(package / "scale-ssl.json")).read_text())
+    assert nucbench.create("segmenter", "scale-ssl").scale == meta["inference"]["scale"]
+    assert nucbench.create("segmenter", "scale-ssl", scale=1.0).scale == 1.0
+
+
 def test_nucbench_segment_with_the_shipped_model_on_a_real_tile(tmp_path):
     from PIL import Image
 
