@@ -59,6 +59,7 @@ DIHEDRAL_NAMES = ("identity", "rot90", "rot180", "rot270", "hflip", "vflip", "tr
 
 _RESAMPLE = Image.Resampling.BICUBIC  # PIL widens the kernel when reducing: anti-aliased
 _CHANNELS = np.arange(3)
+_LANCZOS = Image.Resampling.LANCZOS  # what Slide.read_region resizes slide regions with
 
 
 def dihedral(array: np.ndarray, index: int) -> np.ndarray:
@@ -327,6 +328,11 @@ class SlideCropSource:
         pixels (a tile is normalised with its own statistics), through a per-slide colour table
         (:class:`nucbench.data.stain.ReinhardColourMap`: the same pixels, each colour converted
         once). Default ``False``.
+    preload_mb : float, optional
+        Memory budget, in MiB of RGB pixels, for holding the pyramid levels the crops come from:
+        when they fit, they are read whole once (from each level's origin, so their pixels are the
+        level's own) and crops are cut from memory; otherwise every crop is read with OpenSlide.
+        Default 1024; 0 always reads per crop.
 
     Attributes
     ----------
@@ -339,6 +345,8 @@ class SlideCropSource:
         The slide's (L, a, b) statistics when `stain_normalize`.
     normaliser : ReinhardColourMap or None
         The colour table that normalises the crops, when `stain_normalize`.
+    preloaded_levels : tuple of int
+        The levels held in memory (after the sampler has prepared the source).
 
     Raises
     ------
@@ -360,7 +368,7 @@ class SlideCropSource:
     STAIN_SQUARE, STAIN_SQUARES = 256, 16
 
     def __init__(self, path: str | os.PathLike[str], *, mpp: float | None = None, min_tissue: float = 0.7,
-                 mask_size: int = 1024, stain_normalize: bool = False) -> None:
+                 mask_size: int = 1024, stain_normalize: bool = False, preload_mb: float = 1024) -> None:
         from nucbench.data.slides import Slide
         from nucbench.data.tissue import slide_tissue_mask
 
@@ -369,6 +377,10 @@ class SlideCropSource:
             raise InputError(f"{self.path}: min_tissue must be a fraction in [0, 1]; got {min_tissue}")
         if mask_size < 16:
             raise InputError(f"{self.path}: mask_size must be at least 16 pixels; got {mask_size}")
+        if not preload_mb >= 0:
+            raise InputError(f"{self.path}: preload_mb must be >= 0; got {preload_mb}")
+        self.preload_mb = float(preload_mb)
+        self._levels: dict[int, np.ndarray] = {}
         slide = Slide(self.path)
         if not slide.has_resolution:
             slide.close()
@@ -419,6 +431,18 @@ class SlideCropSource:
             )
         for m in magnifications:
             self._positions(m, crop_size, jitter)
+        used = set()
+        for m in magnifications:  # best_level is monotonic: every level between those of m and m/jitter
+            first, last = self.level_for(m)[0], self.level_for(m / jitter)[0]
+            used.update(range(min(first, last), max(first, last) + 1))
+        needed = sum(3 * w * h for i, (w, h) in enumerate(self.slide.level_dimensions) if i in used)
+        if needed <= self.preload_mb * 2**20:
+            for level in sorted(used - self._levels.keys()):
+                self._levels[level] = self.slide.read_level(level)
+
+    @property
+    def preloaded_levels(self) -> tuple[int, ...]:
+        return tuple(sorted(self._levels))
 
     def _positions(self, magnification: float, crop_size: int, jitter: float) -> tuple[np.ndarray, int, int]:
         """Tissue boxes: flat indices of their corners in the grid of mask cells, grid width, box side.
@@ -492,10 +516,19 @@ class SlideCropSource:
         read_at = magnification / scale
         size0 = crop_size * self.slide.magnification / read_at
         x0, y0 = self._level0_corner(cell, grid_width, box, size0, du, dv)
-        level, _ = self.slide.best_level(read_at)
+        level, remaining = self.slide.best_level(read_at)
         down = self.slide.level_downsamples[level]
-        x, y = int(math.floor(x0 / down) * down), int(math.floor(y0 / down) * down)
-        crop = self.slide.read_region(x, y, crop_size, crop_size, magnification=read_at)
+        pixels = self._levels.get(level)
+        if pixels is None:
+            x, y = int(math.floor(x0 / down) * down), int(math.floor(y0 / down) * down)
+            crop = self.slide.read_region(x, y, crop_size, crop_size, magnification=read_at)
+        else:  # the same region and resizing as Slide.read_region, cut from the level in memory
+            side = crop_size if remaining == 1.0 else max(1, round(crop_size * remaining))
+            x = min(int(math.floor(x0 / down)), pixels.shape[1] - side)
+            y = min(int(math.floor(y0 / down)), pixels.shape[0] - side)
+            crop = pixels[y : y + side, x : x + side]
+            if side != crop_size:
+                crop = np.asarray(Image.fromarray(crop).resize((crop_size, crop_size), _LANCZOS))
         if self.normaliser is not None:
             crop = self.normaliser(crop)
         return crop

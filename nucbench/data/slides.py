@@ -249,19 +249,33 @@ class Slide:
             size = (w, h)
         else:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        rgb = self._read_rgb((x, y), level, size)
+        if rgb.size != (w, h):
+            rgb = rgb.resize((w, h), Image.Resampling.LANCZOS)
+        return np.asarray(rgb)
+
+    def read_level(self, level: int) -> np.ndarray:
+        """The whole of pyramid level `level` as an RGB array (H×W×3 uint8, glass composited white).
+
+        Read from the level's origin, so its pixels are the level's own, never interpolated (a
+        region of a level whose downsample is not an integer starts at a fractional level pixel).
+        """
+        if not 0 <= level < self.level_count:
+            raise InputError(f"{self.path}: no level {level}; the slide has {self.level_count}")
+        return np.asarray(self._read_rgb((0, 0), level, self.level_dimensions[level]))
+
+    def _read_rgb(self, location: tuple[int, int], level: int, size: tuple[int, int]):
+        from PIL import Image
+
         try:
-            rgba = self._slide.read_region((x, y), level, size)
+            rgba = self._slide.read_region(location, level, size)
         except Exception as exc:  # openslide.OpenSlideError, or a decoder error
             raise InputError(f"{self.path}: cannot read region at level {level} ({exc})") from None
         pixels = np.asarray(rgba)
         if pixels[..., 3].min() == 255:  # opaque everywhere (inside the scanned area): no compositing
-            rgb = Image.fromarray(pixels[..., :3])
-        else:
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            rgb = Image.alpha_composite(white, rgba).convert("RGB")
-        if rgb.size != (w, h):
-            rgb = rgb.resize((w, h), Image.Resampling.LANCZOS)
-        return np.asarray(rgb)
+            return Image.fromarray(pixels[..., :3])
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
 
     def _mag_text(self, magnification: float | None) -> str:
         return "level 0" if magnification is None else f"{magnification:g}x"

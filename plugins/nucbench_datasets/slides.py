@@ -33,6 +33,10 @@ class SlidesDataset:
         Minimum tissue fraction of the region a crop can cover, default 0.7.
     mask_size : int, optional
         Longer side of each slide's thumbnail tissue mask, default 1024 pixels.
+    preload_mb : float, optional
+        Memory, in MiB, for holding slides' pyramid levels in memory, split evenly between the
+        slides (``SlideCropSource(preload_mb=...)``): a slide whose levels fit in its share has
+        its crops cut from memory, the others are read per crop. Default 1024; 0 reads every crop.
 
     Notes
     -----
@@ -42,13 +46,15 @@ class SlidesDataset:
     """
 
     def __init__(self, slides: list[str], root: str | None = None, mpp: float | None = None,
-                 min_tissue: float = 0.7, mask_size: int = 1024) -> None:
+                 min_tissue: float = 0.7, mask_size: int = 1024, preload_mb: float = 1024) -> None:
         if not slides:
             raise ConfigError("dataset 'slides': `slides` is empty; list at least one slide file")
         if mpp is not None and not mpp > 0:
             raise ConfigError(f"dataset 'slides': mpp must be a positive number of µm per pixel; got {mpp}")
         if not 0.0 <= min_tissue <= 1.0:
             raise ConfigError(f"dataset 'slides': min_tissue must be a fraction in [0, 1]; got {min_tissue}")
+        if not preload_mb >= 0:
+            raise ConfigError(f"dataset 'slides': preload_mb must be >= 0; got {preload_mb}")
         base = None
         if root not in (None, "") or any(not Path(s).expanduser().is_absolute() for s in slides):
             base = resolve_data_root(root, dataset="slides")
@@ -57,6 +63,7 @@ class SlidesDataset:
             if not path.is_file():
                 raise InputError(f"{path}: dataset 'slides': no such slide file")
         self.mpp, self.min_tissue, self.mask_size = mpp, float(min_tissue), int(mask_size)
+        self.preload_mb = float(preload_mb)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -71,6 +78,6 @@ class SlidesDataset:
         """One :class:`SlideCropSource` per slide (opens each slide and computes its tissue mask)."""
         return [
             SlideCropSource(path, mpp=self.mpp, min_tissue=self.min_tissue, mask_size=self.mask_size,
-                            stain_normalize=stain_normalize)
+                            stain_normalize=stain_normalize, preload_mb=self.preload_mb / len(self.paths))
             for path in self.paths
         ]

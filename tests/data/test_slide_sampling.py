@@ -14,7 +14,7 @@ from nucbench.cli import main
 from nucbench.data.sampling import MultiScaleCropSampler, SlideCropSource
 from nucbench.data.stain import reinhard_normalise
 from nucbench.data.tissue import tissue_fraction
-from nucbench.errors import InputError
+from nucbench.errors import ConfigError, InputError
 from nucbench.plugins import reset_plugin_manager
 
 from .conftest import write_pyramid
@@ -141,7 +141,7 @@ def test_real_svs_crops_are_the_true_pyramid_level(wsi_root):
     """TCGA-CR-7395 (levels at downsample 1 and 2.0005, no resolution metadata; taken as 40x):
     each 20x crop is level 1's own pixels, as a direct OpenSlide read gives them."""
     path = wsi_root / "TCGA-CR-7395-01A-01-TS1.svs"
-    source = SlideCropSource(path, mpp=0.25)
+    source = SlideCropSource(path, mpp=0.25, preload_mb=0)  # every crop read with OpenSlide
     assert source.level_for(20) == (1, 1.0)  # 2.0005 is within 1 % of 2
     level, remaining = source.level_for(10)  # 10x needs downsample 4: level 1, then 4 / 2.0005
     assert level == 1 and remaining == pytest.approx(4 / 2.0005, rel=1e-5)
@@ -163,6 +163,35 @@ def test_real_svs_crops_are_the_true_pyramid_level(wsi_root):
             if cls == 1:
                 raw = np.asarray(direct.read_region((x, y), 1, (64, 64)).convert("RGB"))
                 assert np.array_equal(crop, raw)
+
+
+def test_real_svs_levels_held_in_memory_give_the_levels_own_pixels(wsi_root):
+    path = wsi_root / "TCGA-CR-7395-01A-01-TS1.svs"
+    source = SlideCropSource(path, mpp=0.25)  # 59 MB of RGB levels: within the default budget
+    crops, targets = _sampler(source, crop_size=64, batch_size=6, seed=3, workers=1).sample()
+    assert source.preloaded_levels == (0, 1)
+    with openslide.OpenSlide(str(path)) as direct:
+        level1 = np.asarray(direct.read_region((0, 0), 1, direct.level_dimensions[1]).convert("RGB"))
+    windows = np.lib.stride_tricks.sliding_window_view(level1, (64, 64, 3))[..., 0, :, :, :]
+    for crop, cls in zip(crops, targets, strict=True):
+        if cls == 1:  # 20x: a 64×64 window of level 1 as OpenSlide reads the whole level
+            hits = np.argwhere((windows[:, :, 0, 0] == crop[0, 0]).all(-1))
+            assert any(np.array_equal(windows[r, c], crop) for r, c in hits)
+    small = SlideCropSource(path, mpp=0.25, preload_mb=10)  # level 0 alone is 45 MB: read per crop
+    _sampler(small, crop_size=64)
+    assert small.preloaded_levels == ()
+    with pytest.raises(InputError, match="preload_mb"):
+        SlideCropSource(path, mpp=0.25, preload_mb=-1)
+
+
+def test_levels_in_memory_or_read_per_crop_give_the_same_batches(half_slide):
+    # integer downsamples: OpenSlide reads level pixels as they are, so both paths are exact
+    for mode in ("pyramid", "shared-resample"):
+        held = _sampler(SlideCropSource(half_slide), seed=4, mode=mode, batch_size=12)
+        read = _sampler(SlideCropSource(half_slide, preload_mb=0), seed=4, mode=mode, batch_size=12)
+        assert held._sources[0].preloaded_levels and not read._sources[0].preloaded_levels
+        for _ in range(2):
+            assert np.array_equal(held.sample()[0], read.sample()[0])
 
 
 def test_real_svs_stain_normalised_crops_are_reinhard_with_the_slide_statistics(wsi_root):
@@ -196,6 +225,10 @@ def test_slides_dataset_resolves_paths_and_is_not_an_image_dataset(full_manager,
     assert source.statistics is None and source.slide.magnification == pytest.approx(40)
     with pytest.raises(InputError, match=r"missing\.svs: dataset 'slides': no such slide file"):
         full_manager.create("dataset", "slides", slides=[str(half_slide.parent / "missing.svs")])
+    two = full_manager.create("dataset", "slides", slides=[str(half_slide)] * 2, preload_mb=100)
+    assert [s.preload_mb for s in two.crop_sources()] == [50, 50]  # the budget is split between slides
+    with pytest.raises(ConfigError, match="preload_mb"):
+        full_manager.create("dataset", "slides", slides=[str(half_slide)], preload_mb=-5)
 
 
 def _train_config(tmp_path, slide, **overrides):
