@@ -362,6 +362,8 @@ class SlideCropSource:
     ``m`` (say 10x on a slide with levels at 40x and 20x only) the crop thus comes from the best
     higher-resolution level, resized. The position is snapped down to that level's pixel grid, so
     that OpenSlide does not interpolate between level pixels (exact for integer downsamples).
+    When the levels are held in memory (`preload_mb`) the same region is cut from the level read
+    whole, whose pixels are the level's own for any downsample.
     """
 
     #: Side (level-0 pixels) and number of the squares the stain statistics are measured on.
