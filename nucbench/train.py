@@ -123,6 +123,20 @@ def _config_hash(config: ExperimentConfig) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _build_model(config: ExperimentConfig, manager: Any) -> tuple[Any, Any, list[Any], Any, Any]:
+    """``(task, backbone, regularizers, head, model)``: the plugins of `config`, and the module
+    whose state dict a training checkpoint holds (backbone, head, regularizers with state)."""
+    import torch
+
+    task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
+    backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
+    regularizers = [manager.create("regularizer", r.name, **r.params) for r in config.regularizers]
+    head = task.build_head()
+    reg_modules = torch.nn.ModuleList([r for r in regularizers if isinstance(r, torch.nn.Module)])
+    model = torch.nn.ModuleDict({"backbone": backbone, "head": head, "regularizers": reg_modules})
+    return task, backbone, regularizers, head, model
+
+
 def build_attention(backbone: Any, regularizers: Sequence[Any]):
     """``(activation, attend)``: the confidence→attention map and ``attend(images) -> A``."""
     import torch
@@ -294,12 +308,7 @@ def train(
         log.info("precision: %s", precision.as_dict())
         device = torch.device(config.device)
 
-        task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
-        backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
-        regularizers = [manager.create("regularizer", r.name, **r.params) for r in config.regularizers]
-        head = task.build_head()
-        reg_modules = torch.nn.ModuleList([r for r in regularizers if isinstance(r, torch.nn.Module)])
-        model = torch.nn.ModuleDict({"backbone": backbone, "head": head, "regularizers": reg_modules})
+        task, backbone, regularizers, head, model = _build_model(config, manager)
         model.to(device)
         if precision.channels_last:
             model.to(memory_format=torch.channels_last)
@@ -586,12 +595,7 @@ def pretext_accuracy(config: ExperimentConfig, checkpoint: Path, *, manager: Any
     if config.val_data is None or not config.held_out_batches:
         raise ConfigError("pretext_accuracy needs val_data and held_out_batches > 0 in the config")
     manager = manager or get_plugin_manager()
-    task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
-    backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
-    regularizers = [manager.create("regularizer", r.name, **r.params) for r in config.regularizers]
-    head = task.build_head()
-    reg_modules = torch.nn.ModuleList([r for r in regularizers if isinstance(r, torch.nn.Module)])
-    model = torch.nn.ModuleDict({"backbone": backbone, "head": head, "regularizers": reg_modules})
+    task, backbone, regularizers, head, model = _build_model(config, manager)
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     model.eval()
