@@ -415,7 +415,8 @@ class SlideCropSource:
         return self.slide.best_level(magnification)
 
     def prepare(self, magnifications: Sequence[float], crop_size: int, jitter: float = 1.0) -> None:
-        """Check that crops of every class can be read, and find their tissue positions (cached).
+        """Check that crops of every class can be read, find their tissue positions (cached), and
+        read the levels they come from into memory when those fit in `preload_mb`.
 
         Raises
         ------
@@ -431,10 +432,10 @@ class SlideCropSource:
                 f"{self.path}: level 0 is {base:g}x, below the {top:g}x crops asked for (slides are "
                 "never upsampled); use a higher-magnification scan or lower magnifications"
             )
+        used = set()
         for m in magnifications:
             self._positions(m, crop_size, jitter)
-        used = set()
-        for m in magnifications:  # best_level is monotonic: every level between those of m and m/jitter
+            # best_level is monotonic: the crops use every level between those of m and m / jitter
             first, last = self.level_for(m)[0], self.level_for(m / jitter)[0]
             used.update(range(min(first, last), max(first, last) + 1))
         needed = sum(3 * w * h for i, (w, h) in enumerate(self.slide.level_dimensions) if i in used)
