@@ -73,9 +73,14 @@ def write_json(path: Path, data: Any) -> Path:
 
 
 def default_data_root() -> str | None:
-    """``NUCBENCH_DATA`` if set, else ``<repo>/../shared/data`` if it exists, else None."""
+    """``NUCBENCH_DATA`` if set, else ``<repo>/../shared/data`` if it exists, else None.
+
+    Absolute: the scripts pass it on as a dataset's ``root``, and a relative ``root`` is taken
+    relative to ``NUCBENCH_DATA`` (``NUCBENCH_DATA=../shared/data`` would become
+    ``../shared/data/../shared/data``).
+    """
     if os.environ.get("NUCBENCH_DATA"):
-        return os.environ["NUCBENCH_DATA"]
+        return str(Path(os.environ["NUCBENCH_DATA"]).expanduser().resolve())
     shared = REPO.parent / "shared" / "data"
     return str(shared) if shared.is_dir() else None
 
