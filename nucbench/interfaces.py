@@ -167,6 +167,10 @@ class RegularizerContext:
         (equivariance).
     step : int
         Global training step.
+    targets : Tensor or None
+        The pretext task's targets for the batch (for scale classification, each crop's
+        magnification class, coarsest first), for terms that relate crops of different classes;
+        None where the caller has none.
     """
 
     images: Any
@@ -174,6 +178,7 @@ class RegularizerContext:
     attention: Any
     attend: Callable[[Any], Any]
     step: int
+    targets: Any = None
 
 
 @runtime_checkable

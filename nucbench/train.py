@@ -392,6 +392,7 @@ def train(
                             attention=attention,
                             attend=attend,
                             step=step,
+                            targets=targets_t,
                         )
                         for spec, reg in zip(config.regularizers, regularizers, strict=True):
                             if reg.weight:

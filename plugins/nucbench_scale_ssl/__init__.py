@@ -2,7 +2,7 @@
 
 Registers the pretext task ``scale-classification``, the attention backbones ``dilated-resnet``
 (the paper's F) and ``dilated-lite`` (efficient), the regularizers ``sparsity``, ``smoothness``,
-``equivariance`` and ``hematoxylin-prior``, and the segmenter ``scale-ssl`` (F + tuned
+``equivariance``, ``scale-equivariance`` and ``hematoxylin-prior``, and the segmenter ``scale-ssl`` (F + tuned
 post-processing, with shipped weights). Nothing heavy is imported here.
 """
 
@@ -48,6 +48,12 @@ def nucbench_register(registries):
         "nucbench_scale_ssl.regularizers:Equivariance",
         description="Squared difference between t(A(I)) and A(t(I)) for a random flip/transpose/rotation.",
         reference=_REF + ", eq. (4)",
+    )
+    registries.regularizer.register(
+        "scale-equivariance",
+        "nucbench_scale_ssl.regularizers:ScaleEquivariance",
+        description="Squared difference between D(A(I)) and A(D(I)) for x2 downsampling D of 20x/40x crops.",
+        reference="the authors' code (equiv_scale_mse)",
     )
     registries.regularizer.register(
         "hematoxylin-prior",

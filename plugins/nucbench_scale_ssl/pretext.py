@@ -21,7 +21,11 @@ from torch import nn
 from nucbench import InputError
 from nucbench.data.sampling import MultiScaleCropSampler
 
-__all__ = ["ScaleClassification"]
+__all__ = ["ScaleClassification", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+#: Channel statistics the authors' code standardises its inputs with (ImageNet's).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ScaleClassification:
@@ -47,12 +51,14 @@ class ScaleClassification:
         Continuous magnification jitter band ``[1, jitter]`` (default 1.4, shared-resample only).
     augment : bool, optional
         Shared augmentations (dihedral, stain jitter, blur, noise, JPEG; default True).
-    head_input : {"rgb", "od"}, optional
-        What A multiplies: ``"rgb"`` (the paper's ``J = A ⊙ I``, default) or ``"od"``, the
-        optical density ``-log10(I)`` scaled to about [0, 1], so that glass is 0 and dark
-        (hematoxylin) nuclei are bright. With RGB, masking *out* the dark nuclei keeps their
-        shapes visible as holes in bright tissue, and G is as happy with an inverted A; in OD
-        space attending to nuclei keeps the strongest signal.
+    head_input : {"rgb", "normalized", "od"}, optional
+        What A multiplies: ``"rgb"`` (the paper's ``J = A ⊙ I``, default); ``"normalized"``,
+        the image standardised with the ImageNet mean and standard deviation, as the authors'
+        code feeds it, so that what A masks out becomes the mean colour rather than black; or
+        ``"od"``, the optical density ``-log10(I)`` scaled to about [0, 1], so that glass is 0
+        and dark (hematoxylin) nuclei are bright. With RGB, masking *out* the dark nuclei keeps
+        their shapes visible as holes in bright tissue, and G is as happy with an inverted A; in
+        OD space attending to nuclei keeps the strongest signal.
 
     Examples
     --------
@@ -71,7 +77,7 @@ class ScaleClassification:
         mode: Literal["shared-resample", "pyramid"] = "shared-resample",
         jitter: float = 1.4,
         augment: bool = True,
-        head_input: Literal["rgb", "od"] = "rgb",
+        head_input: Literal["rgb", "normalized", "od"] = "rgb",
     ) -> None:
         self.classifier = classifier
         self.pretrained_path = pretrained_path
@@ -80,8 +86,8 @@ class ScaleClassification:
         self.mode = mode
         self.jitter = float(jitter)
         self.augment = bool(augment)
-        if head_input not in ("rgb", "od"):
-            raise ValueError(f"head_input must be 'rgb' or 'od', got {head_input!r}")
+        if head_input not in ("rgb", "normalized", "od"):
+            raise ValueError(f"head_input must be 'rgb', 'normalized' or 'od', got {head_input!r}")
         self.head_input_space = head_input
 
     @property
@@ -124,10 +130,14 @@ class ScaleClassification:
         )
 
     def head_input(self, images: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
-        """``J = A ⊙ I`` (or ``A ⊙ OD(I)`` with ``head_input="od"``)."""
+        """``J = A ⊙ I`` (``A ⊙ OD(I)`` with ``head_input="od"``, ``A ⊙ (I − μ)/σ`` with "normalized")."""
         if self.head_input_space == "od":
             od = -torch.log10(images.clamp_min(1 / 255.0)) / math.log10(255.0)
             return od * attention
+        if self.head_input_space == "normalized":
+            mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+            std = torch.tensor(IMAGENET_STD, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+            return (images - mean) / std * attention
         return images * attention
 
     def loss(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

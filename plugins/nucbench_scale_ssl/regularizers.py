@@ -1,5 +1,6 @@
 """Regularizers on the attention map: ``sparsity`` (eq. 1), ``smoothness`` (eq. 3), ``equivariance`` (eq. 4),
-and the label-free ``hematoxylin-prior`` (this project's addition, its own row in the results).
+``scale-equivariance`` (in the authors' code, not the paper's text) and the label-free
+``hematoxylin-prior`` (this project's addition, its own row in the results).
 
 Every regularizer is called with a :class:`nucbench.RegularizerContext` and returns a scalar
 tensor; the trainer adds ``weight * value`` to the loss. A regularizer that also decides how the
@@ -23,7 +24,15 @@ from torch import nn
 from nucbench import RegularizerContext
 
 __all__ = [
-    "Sparsity", "Smoothness", "Equivariance", "HematoxylinPrior", "dihedral_torch", "otsu_tau", "TRANSFORMS",
+    "Sparsity",
+    "Smoothness",
+    "Equivariance",
+    "ScaleEquivariance",
+    "HematoxylinPrior",
+    "dihedral_torch",
+    "downsample",
+    "otsu_tau",
+    "TRANSFORMS",
 ]
 
 #: The six rigid transforms of eq. (4), by name; each maps N×C×H×W → N×C×W×H or N×C×H×W.
@@ -206,24 +215,103 @@ class Equivariance:
         Weight in the total loss (default 1).
     fraction : float, optional
         Share of the batch the term is computed on (default 1: the whole batch, as the paper).
+    stop_gradient : bool, optional
+        Compute ``A(t(I))`` without gradient, as a fixed target for ``t(A(I))`` (default False:
+        both sides are differentiated, as eq. (4) reads). The authors' released code does this,
+        which makes the second pass of F a forward pass only (about a third of the cost of a
+        forward and backward pass).
 
     References
     ----------
-    Sahasrabudhe et al., MICCAI 2020, eq. (4).
+    Sahasrabudhe et al., MICCAI 2020, eq. (4); the authors' code,
+    github.com/msahasrabudhe/miccai2020_self_sup_nuclei_seg (``equiv_aug_mse``).
     """
 
-    def __init__(self, weight: float = 1.0, fraction: float = 1.0) -> None:
+    def __init__(self, weight: float = 1.0, fraction: float = 1.0, stop_gradient: bool = False) -> None:
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         self.weight = float(weight)
         self.fraction = float(fraction)
+        self.stop_gradient = bool(stop_gradient)
 
     def __call__(self, context: RegularizerContext) -> torch.Tensor:
         images, attention = context.images, context.attention
         n = max(1, round(images.shape[0] * self.fraction))
         name = TRANSFORMS[int(torch.randint(len(TRANSFORMS), (1,)))]
-        transformed = context.attend(dihedral_torch(images[:n], name))
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.stop_gradient):
+            transformed = context.attend(dihedral_torch(images[:n], name))
         return ((dihedral_torch(attention[:n], name).float() - transformed.float()) ** 2).mean()
+
+
+def downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Anti-aliased bilinear downsampling of an N×C×H×W batch by an integer `factor`.
+
+    Examples
+    --------
+    >>> downsample(torch.ones(1, 1, 8, 6), 2).shape
+    torch.Size([1, 1, 4, 3])
+    """
+    size = (x.shape[-2] // factor, x.shape[-1] // factor)
+    return F.interpolate(x.float(), size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+class ScaleEquivariance:
+    """Scale equivariance: the attention of a downsampled crop is the downsampled attention.
+
+    ``mean (D(A(I)) − A(D(I)))²`` over the crops whose class has a coarser class at 1/`factor`
+    of its magnification (20x and 40x crops for the classes 10x, 20x, 40x), ``D`` a ×`factor`
+    anti-aliased downsampling. It asks F for a map of the *content* that is the same at every
+    magnification, so F cannot encode the magnification in the pattern of A itself and leave G
+    to read it there: the scale must come from what A shows.
+
+    This term is not in the paper's text; it is in the authors' released code
+    (``equiv_scale_mse``, in ``configs/full_model.yaml``), with ``A(D(I))`` computed without gradient.
+
+    Parameters
+    ----------
+    weight : float, optional
+        Weight in the total loss (default 1).
+    factor : int, optional
+        Ratio between neighbouring magnification classes (default 2).
+    classes : sequence of int, optional
+        The target classes that are downsampled (default 1 and 2: 20x and 40x of 10x, 20x, 40x).
+    stop_gradient : bool, optional
+        ``A(D(I))`` is a fixed target (default True, the authors' code).
+
+    References
+    ----------
+    The authors' code, github.com/msahasrabudhe/miccai2020_self_sup_nuclei_seg (``equiv_scale_mse``).
+    """
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        factor: int = 2,
+        classes: tuple[int, ...] | list[int] = (1, 2),
+        stop_gradient: bool = True,
+    ) -> None:
+        if int(factor) < 2:
+            raise ValueError(f"factor must be an integer >= 2, got {factor}")
+        self.weight = float(weight)
+        self.factor = int(factor)
+        self.classes = tuple(int(c) for c in classes)
+        self.stop_gradient = bool(stop_gradient)
+
+    def __call__(self, context: RegularizerContext) -> torch.Tensor:
+        if context.targets is None:
+            raise ValueError("scale-equivariance needs the batch's targets (magnification classes)")
+        targets = torch.as_tensor(context.targets)
+        keep = torch.zeros_like(targets, dtype=torch.bool)
+        for c in self.classes:
+            keep |= targets == c
+        if not bool(keep.any()):
+            return context.attention.float().sum() * 0.0
+        index = keep.nonzero().flatten().to(context.images.device)
+        small = downsample(context.images.index_select(0, index), self.factor)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.stop_gradient):
+            target = context.attend(small.to(context.images.dtype))
+        reduced = downsample(context.attention.index_select(0, index), self.factor)
+        return ((reduced - target.float()) ** 2).mean()
 
 
 # Ruifrok & Johnston colour deconvolution: hematoxylin row of the inverse of the stain matrix

@@ -9,6 +9,10 @@ then the post-processor named in the checkpoint (the paper's ``watershed``, with
 tuned on the validation tiles, in pixels at 0.25 µm/px) makes the labels, which are resized back to
 the image by nearest neighbour. F runs in its inference form (batch norm folded, ReLU and residual
 fused: :mod:`nucbench_scale_ssl.fusion`), channels-last.
+
+A checkpoint may also be an ensemble (:func:`nucbench_scale_ssl.ensemble.combine`): several
+trained F's, each with its own activation, whose attention maps are averaged before the one
+post-processor tuned for the average.
 """
 
 from __future__ import annotations
@@ -35,14 +39,16 @@ class ScaleSSLSegmenter:
     Parameters
     ----------
     checkpoint : str, optional
-        A ``best.pt`` written by ``nucbench train``. Default: the model shipped in this package.
+        A ``best.pt`` written by ``nucbench train``, or an ensemble of them
+        (:func:`nucbench_scale_ssl.ensemble.combine`). Default: the model shipped in this package.
     tile : int, optional
         Tile size for inference, in pixels of the (resized) image F sees (default 1024: a 40x
         MoNuSeg tile runs in one piece, as in the trainer's validation and tuning).
     overlap : int, optional
         Overlap between tiles (default 256; see :func:`nucbench.infer.predict_tiled`).
     tta : bool, optional
-        Average A over the 8 dihedral transforms (8× slower; default False).
+        Average the confidence over the 8 dihedral transforms (8× slower). Default: the value
+        stored in the checkpoint (``inference.tta``, chosen on the validation tiles), else False.
     stain_normalize : bool, optional
         Reinhard-normalise the image first (default: as the model was trained, i.e. on).
     threads : int, optional
@@ -66,7 +72,7 @@ class ScaleSSLSegmenter:
         checkpoint: str | None = None,
         tile: int = 1024,
         overlap: int = 256,
-        tta: bool = False,
+        tta: bool | None = None,
         stain_normalize: bool | None = None,
         threads: int | None = None,
         scale: float | None = None,
@@ -84,20 +90,26 @@ class ScaleSSLSegmenter:
             raise InputError(f"scale-ssl: checkpoint {path}: no such file")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-            self.backbone, self.activation = load_attention(state)
+            members = [load_attention(member) for member in state.get("members", [state])]
         except (RuntimeError, KeyError, TypeError) as exc:
             raise InputError(
                 f"scale-ssl: checkpoint {path}: not a nucbench attention model ({exc})"
             ) from None
         if threads:
             torch.set_num_threads(threads)
-        self.network = fuse_for_inference(self.backbone)
+        #: (network in inference form, activation) of each model; one unless an ensemble.
+        self.members = [(fuse_for_inference(backbone), activation) for backbone, activation in members]
+        # the first (or only) model: its trained module, inference form and activation
+        self.backbone, self.activation = members[0]
+        self.network = self.members[0][0]
         self.checkpoint = path
         if scale is None:
             scale = float(state.get("inference", {}).get("scale", 1.0))
+        if tta is None:
+            tta = bool(state.get("inference", {}).get("tta", False))
         if not 0 < scale <= 1:
             raise ConfigError(f"scale-ssl: scale must be in (0, 1], got {scale}")
-        self.tile, self.overlap, self.tta, self.scale = tile, overlap, tta, float(scale)
+        self.tile, self.overlap, self.tta, self.scale = tile, overlap, bool(tta), float(scale)
         self.stain_normalize = (
             state.get("stain_normalize", True) if stain_normalize is None else stain_normalize
         )
@@ -121,16 +133,21 @@ class ScaleSSLSegmenter:
         height, width = image.shape[:2]
         size = (max(1, round(height * factor)), max(1, round(width * factor)))
         f_scale = self.scale * factor
+        if f_scale != 1 and (len(self.members) > 1 or (self.stain_normalize and f_scale < 1)):
+            # resize once for every member; normalise the smaller image (same statistics, less work)
+            image, f_scale = resize_rgb(image, f_scale), 1.0
         if self.stain_normalize:
             from nucbench.data.stain import reinhard_normalise
 
-            if f_scale < 1:  # normalise the smaller image: the same statistics, less work
-                image, f_scale = resize_rgb(image, f_scale), 1.0
             image = reinhard_normalise(image)
-        return attention_map(
-            self.network, self.activation, image, scale=f_scale, size=size,
-            tile=self.tile, overlap=self.overlap, tta=self.tta, channels_last=True,
-        )
+        maps = [
+            attention_map(
+                network, activation, image, scale=f_scale, size=size,
+                tile=self.tile, overlap=self.overlap, tta=self.tta, channels_last=True,
+            )
+            for network, activation in self.members
+        ]
+        return maps[0] if len(maps) == 1 else np.mean(maps, axis=0, dtype=np.float32)
 
     def segment(self, image: np.ndarray, *, mpp: float | None = None) -> np.ndarray:
         """H×W integer instance labels (0 = background) of an H×W×3 uint8 RGB image at `mpp` µm/px."""

@@ -11,9 +11,9 @@ from nucbench.infer import predict_tiled
 from nucbench.precision import choose_precision
 
 
-def _ctx(attention, images=None, attend=None, confidence=None):
+def _ctx(attention, images=None, attend=None, confidence=None, targets=None):
     return RegularizerContext(
-        images=images, confidence=confidence, attention=attention, attend=attend, step=0
+        images=images, confidence=confidence, attention=attention, attend=attend, step=0, targets=targets
     )
 
 
@@ -69,8 +69,8 @@ def test_regularizers_have_gradients(full_manager):
     a = backbone(images)
     A = sparsity.activate(a, update_stats=True)
     attend = lambda x: sparsity.activate(backbone(x))  # noqa: E731
-    ctx = _ctx(A, images=images, attend=attend, confidence=a)
-    for name in ("sparsity", "smoothness", "equivariance", "hematoxylin-prior"):
+    ctx = _ctx(A, images=images, attend=attend, confidence=a, targets=torch.tensor([0, 1, 2]))
+    for name in ("sparsity", "smoothness", "equivariance", "hematoxylin-prior", "scale-equivariance"):
         reg = sparsity if name == "sparsity" else full_manager.create("regularizer", name)
         backbone.zero_grad()
         reg(ctx).backward(retain_graph=True)
@@ -126,3 +126,66 @@ def test_od_head_input_makes_glass_zero_and_dark_pixels_bright(full_manager):
     j = task.head_input(images, torch.ones(1, 1, 1, 2))
     # OD = -log10(I) / log10(255): white glass → 0, the darkest value 1/255 → 1
     assert torch.allclose(j[0, 0, 0], torch.tensor([0.0, 1.0]))
+
+
+def test_equivariance_stop_gradient_keeps_the_transformed_pass_out_of_the_graph(full_manager):
+    conv = torch.nn.Conv2d(3, 1, 3, padding=1)
+    images = torch.rand(2, 3, 8, 8)
+    seen = []
+
+    def attend(x):
+        out = torch.sigmoid(conv(x))
+        seen.append(out.requires_grad)
+        return out
+
+    for stop, expected in ((False, True), (True, False)):
+        reg = full_manager.create("regularizer", "equivariance", stop_gradient=stop)
+        A = attend(images)
+        seen.clear()
+        reg(_ctx(A, images=images, attend=attend)).backward()
+        assert seen == [expected]
+
+
+def test_scale_equivariance_is_zero_for_a_linear_pointwise_map_and_not_for_a_fixed_pattern(full_manager):
+    images = torch.rand(3, 3, 16, 16)
+    targets = torch.tensor([0, 1, 2])
+    reg = full_manager.create("regularizer", "scale-equivariance")
+    linear = lambda x: x.mean(dim=1, keepdim=True)  # noqa: E731  (commutes with downsampling)
+    assert float(reg(_ctx(linear(images), images=images, attend=linear, targets=targets))) == pytest.approx(
+        0.0, abs=1e-6
+    )
+    # F that lights everything at the smaller size but nothing at the larger one: (0 - 1)^2
+    ones = lambda x: torch.ones_like(x[:, :1])  # noqa: E731
+    zeros = torch.zeros(3, 1, 16, 16)
+    assert float(reg(_ctx(zeros, images=images, attend=ones, targets=targets))) == pytest.approx(1.0)
+
+
+def test_scale_equivariance_uses_only_the_named_classes(full_manager):
+    images = torch.rand(2, 3, 8, 8)
+    calls = []
+
+    def attend(x):
+        calls.append(x.shape[0])
+        return x[:, :1] ** 2
+
+    reg = full_manager.create("regularizer", "scale-equivariance", classes=[2])
+    loss = reg(_ctx(images[:, :1] ** 2, images=images, attend=attend, targets=torch.tensor([0, 1])))
+    assert float(loss) == 0
+    assert calls == []  # no crop of class 2: no extra pass
+    reg(_ctx(images[:, :1] ** 2, images=images, attend=attend, targets=torch.tensor([2, 1])))
+    assert calls == [1]
+    with pytest.raises(ValueError, match="targets"):
+        reg(_ctx(images[:, :1], images=images, attend=attend))
+
+
+def test_normalized_head_input_makes_masked_pixels_the_mean_colour(full_manager):
+    from nucbench_scale_ssl.pretext import IMAGENET_MEAN, IMAGENET_STD
+
+    task = full_manager.create("pretext-task", "scale-classification", head_input="normalized")
+    images = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1).expand(1, 3, 1, 2).clone()
+    images[..., 1] = 1.0
+    j = task.head_input(images, torch.tensor([1.0, 0.0]).view(1, 1, 1, 2))
+    assert torch.allclose(j, torch.zeros_like(j), atol=1e-6)  # the mean colour and a masked pixel: 0
+    j = task.head_input(images, torch.ones(1, 1, 1, 2))
+    expected = (1 - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
+    assert torch.allclose(j[0, :, 0, 1], expected)
