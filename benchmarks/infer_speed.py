@@ -17,7 +17,8 @@ rows alike); the median of the repeats is kept, as wall time and as this process
   each distinct colour once) but at ``scale=1``, F at full resolution like the previous path; the
   run checks that both give the same labels;
 - the shipped model with its own default settings (its ``inference.scale``, chosen on the
-  validation tiles);
+  validation tiles); when it is an ensemble, that row runs every member, the rows above and
+  below run its first member alone (like for like with the previous single-model path);
 - output-changing variants: ``tile=1024`` (one piece per MoNuSeg tile), ``scale=0.5`` (F at 20x;
   accuracy of both in ``benchmarks/infer_scale.py``), and 8-fold TTA;
 - a breakdown of the shipped path: stain normalisation (and the previous per-pixel one), tiled
@@ -35,8 +36,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -127,6 +130,18 @@ def measure(rows: dict[str, tuple[Callable[[], object], float]], repeats: int) -
     return out
 
 
+def first_member(checkpoint: Path, folder: Path) -> str:
+    """`checkpoint` itself, or for an ensemble a file in `folder` holding its first member alone
+    (with the ensemble's post-processing and settings)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if "members" not in state:
+        return str(checkpoint)
+    single = {**state["members"][0], **{k: v for k, v in state.items() if k not in ("members", "sources")}}
+    path = folder / "first-member.pt"
+    torch.save(single, path)
+    return str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -143,12 +158,15 @@ def main() -> None:
     # like for like with the previous path: F at full resolution (scale 1); the checkpoint's own
     # default scale (chosen on validation) is timed as its own row
     default = nucbench.create("segmenter", "scale-ssl", checkpoint=args.checkpoint)
-    segmenter = nucbench.create("segmenter", "scale-ssl", checkpoint=args.checkpoint, scale=1.0)
-    one_piece = nucbench.create("segmenter", "scale-ssl", checkpoint=args.checkpoint, scale=1.0, tile=1024,
+    single = first_member(default.checkpoint, Path(tempfile.mkdtemp()))
+    segmenter = nucbench.create("segmenter", "scale-ssl", checkpoint=single, scale=1.0)
+    one_piece = nucbench.create("segmenter", "scale-ssl", checkpoint=single, scale=1.0, tile=1024,
                                 overlap=256)
-    half = nucbench.create("segmenter", "scale-ssl", checkpoint=args.checkpoint, scale=0.5)
-    tta = nucbench.create("segmenter", "scale-ssl", checkpoint=args.checkpoint, scale=1.0, tta=True)
-    default_row = f"shipped model as shipped (scale={default.scale:g}, from the checkpoint)"
+    half = nucbench.create("segmenter", "scale-ssl", checkpoint=single, scale=0.5)
+    tta = nucbench.create("segmenter", "scale-ssl", checkpoint=single, scale=1.0, tta=True)
+    n_models = len(default.members)
+    default_row = (f"shipped model as shipped ({n_models} model{'s' if n_models > 1 else ''}, "
+                   f"scale={default.scale:g}, from the checkpoint)")
     faithful = nucbench.create("attention-backbone", "dilated-resnet").eval()
     crop = image[: args.faithful_size, : args.faithful_size]
     crop_mpx = crop.shape[0] * crop.shape[1] / 1e6
@@ -192,6 +210,7 @@ def main() -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the work per core, less exposed to other jobs' scheduling
     rows.update(measure({
+        default_row + " [1 thread]": (lambda: default.segment(image), mpx),
         "previous shipped F + post-processing [1 thread]": (lambda: previous_segment(image), mpx),
         "shipped F + post-processing [1 thread]": (lambda: segmenter.segment(image), mpx),
         "shipped F + post-processing, tile=1024 [1 thread]": (lambda: one_piece.segment(image), mpx),
@@ -231,7 +250,8 @@ def main() -> None:
         {
             "machine": info,
             "image": path.name,
-            "checkpoint": str(segmenter.checkpoint),
+            "checkpoint": str(default.checkpoint),
+            "models_in_checkpoint": n_models,
             "tiling": tiling,
             "post_processor": spec,
             "fused_network": type(network).__name__,
