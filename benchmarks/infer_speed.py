@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from bench_record import DATA, RESULTS, machine_info, write_json
 from nucbench_postprocess._common import check_probability, disk_peaks, remove_small
+from nucbench_scale_ssl.ensemble import member
 from scipy import ndimage as ndi
 
 import nucbench
@@ -136,9 +137,8 @@ def first_member(checkpoint: Path, folder: Path) -> str:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     if "members" not in state:
         return str(checkpoint)
-    single = {**state["members"][0], **{k: v for k, v in state.items() if k not in ("members", "sources")}}
     path = folder / "first-member.pt"
-    torch.save(single, path)
+    torch.save(member(state, 0), path)
     return str(path)
 
 

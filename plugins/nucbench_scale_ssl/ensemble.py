@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["combine"]
+__all__ = ["combine", "member"]
 
 #: What an ensemble keeps of each member's ``best.pt``: the model and where it came from.
 _MEMBER_KEYS = ("backbone", "state_dict", "activation", "experiment", "epoch", "val_dice")
@@ -60,3 +60,25 @@ def combine(states: Sequence[Mapping[str, Any]], *, names: Sequence[str] | None 
     if "inference" in first:
         out["inference"] = dict(first["inference"])
     return out
+
+
+def member(state: Mapping[str, Any], index: int = 0) -> dict[str, Any]:
+    """The single-model checkpoint of an ensemble's member `index`, with the ensemble's
+    post-processing and inference settings (to time or test one of its F's like for like).
+
+    A checkpoint that is not an ensemble is returned as it is (for `index` 0).
+
+    Examples
+    --------
+    >>> a = {"backbone": {"name": "x"}, "state_dict": {}, "post_processor": "pp"}
+    >>> b = {**a, "backbone": {"name": "y"}}
+    >>> member(combine([a, b]), 1)["backbone"], member(combine([a, b]), 1)["post_processor"]
+    ({'name': 'y'}, 'pp')
+    """
+    members = state.get("members", [state])
+    if not 0 <= index < len(members):
+        raise IndexError(f"member {index}: the checkpoint holds {len(members)} model(s)")
+    if "members" not in state:
+        return dict(state)
+    shared = {key: value for key, value in state.items() if key not in ("members", "sources")}
+    return {**members[index], **shared}

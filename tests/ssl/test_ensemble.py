@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from nucbench_scale_ssl.ensemble import combine
+from nucbench_scale_ssl.ensemble import combine, member
 
 import nucbench
 from nucbench.train import atomic_save
 
 
 def _shipped_state() -> dict:
+    """One trained model: the shipped checkpoint's first member (the shipped model is an ensemble)."""
     path = Path(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"))
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return member(torch.load(path, map_location="cpu", weights_only=True), 0)
 
 
 def _image() -> np.ndarray:
@@ -60,6 +61,21 @@ def test_combine_rejects_what_cannot_be_an_ensemble():
         combine([state, {"post_processor": None}])
     with pytest.raises(ValueError, match="stain_normalize"):
         combine([state, {**state, "stain_normalize": not state.get("stain_normalize", True)}])
+
+
+def test_member_takes_one_model_out_of_an_ensemble_with_the_ensembles_settings():
+    state = _shipped_state()
+    other = {**state, "state_dict": {k: v + 1 if v.is_floating_point() else v
+                                     for k, v in state["state_dict"].items()}}
+    ensemble = {**combine([state, other]), "post_processor": {"name": "watershed", "params": {"sigma": 9.0}}}
+    second = member(ensemble, 1)
+    assert "members" not in second and "sources" not in second
+    key = next(k for k, v in state["state_dict"].items() if v.is_floating_point())
+    assert torch.equal(second["state_dict"][key], other["state_dict"][key])
+    assert second["post_processor"]["params"] == {"sigma": 9.0}
+    with pytest.raises(IndexError, match="member 2: the checkpoint holds 2"):
+        member(ensemble, 2)
+    assert member(state) == state
 
 
 def test_segmenter_takes_tta_from_the_checkpoint_unless_given(tmp_path):

@@ -85,14 +85,28 @@ def _whole_map_activation(segmenter, confidence: np.ndarray) -> np.ndarray:
         return segmenter.activation(torch.from_numpy(confidence)[None, None])[0, 0].numpy()
 
 
-def test_shipped_segmenter_runs_the_fused_network_with_unchanged_output():
+@pytest.fixture
+def shipped_single(tmp_path) -> str:
+    """The shipped checkpoint's first model alone (the shipped model may be an ensemble)."""
+    from importlib import resources
+
+    from nucbench_scale_ssl.ensemble import member
+
+    state = torch.load(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"), weights_only=True)
+    path = tmp_path / "single.pt"
+    torch.save(member(state, 0), path)
+    return str(path)
+
+
+def test_shipped_segmenter_runs_the_fused_network_with_unchanged_output(shipped_single):
     import nucbench
     from nucbench.data.stain import reinhard_normalise
 
     rng = np.random.default_rng(3)
     image = rng.integers(60, 230, (64, 80, 3), dtype=np.uint8)
     # scale 1 (F at the image's resolution) whatever the shipped default, to compare map for map
-    segmenter = nucbench.create("segmenter", "scale-ssl", tile=48, overlap=16, scale=1.0)
+    segmenter = nucbench.create("segmenter", "scale-ssl", checkpoint=shipped_single, tile=48, overlap=16,
+                                scale=1.0)
     assert isinstance(segmenter.network, FusedAttention)
 
     # the unfused, contiguous network, then the activation over the whole confidence map
@@ -124,7 +138,7 @@ def test_the_activation_sees_the_whole_map_whatever_the_tiling():
         assert a[:, 32:].all() and not a[:, :32].any(), (tile, overlap)
 
 
-def test_scale_runs_f_on_the_resized_image_and_returns_a_at_full_size():
+def test_scale_runs_f_on_the_resized_image_and_returns_a_at_full_size(shipped_single):
     import torch.nn.functional as F
     from PIL import Image
 
@@ -133,7 +147,7 @@ def test_scale_runs_f_on_the_resized_image_and_returns_a_at_full_size():
 
     rng = np.random.default_rng(4)
     image = rng.integers(60, 230, (37, 51, 3), dtype=np.uint8)
-    half = nucbench.create("segmenter", "scale-ssl", scale=0.5)
+    half = nucbench.create("segmenter", "scale-ssl", checkpoint=shipped_single, scale=0.5)
     # 51 × 37 · 0.5 = 25.5 × 18.5 → rounded to 26 × 18 (PIL size is width, height)
     resized = np.asarray(Image.fromarray(image).resize((26, 18), Image.Resampling.BICUBIC))
     small = predict_tiled(half.backbone, reinhard_normalise(resized))

@@ -32,6 +32,16 @@ def test_shipped_model_runs_at_the_scale_chosen_on_validation():
     assert nucbench.create("segmenter", "scale-ssl", scale=1.0).scale == 1.0
 
 
+def test_shipped_model_loads_every_member_its_provenance_lists():
+    import nucbench
+
+    package = resources.files("nucbench_scale_ssl")
+    meta = json.loads(Path(str(package / "scale-ssl.json")).read_text())
+    members = meta.get("ensemble_of", [meta])
+    assert all("experiment" in member and "history" in member for member in members)
+    assert len(nucbench.create("segmenter", "scale-ssl").members) == len(members)
+
+
 def test_nucbench_segment_with_the_shipped_model_on_a_real_tile(tmp_path):
     from PIL import Image
 
