@@ -1,11 +1,12 @@
 """Diagnose a training checkpoint's attention on validation tiles: threshold fit and polarity.
 
-For each ``checkpoint.pt`` given, on the first ``--tiles`` validation tiles (stain normalised,
-eval mode): the EMA of τ against the 93rd percentile of the confidence at 40x, the fraction of
-pixels the EMA threshold attends, the Dice with the nuclei mask of the 7 % highest confidence
-(what sparsity asks for) and of the 7 % *lowest* (an inverted map), and the held-out scale
-accuracy and scale loss from the run's history. Writes ``benchmarks/results/ssl_diagnostics.json``
-(entries keyed by run folder, merged with what is there).
+For each ``checkpoint.pt`` (last epoch) or ``best.pt`` (best validation Dice) given, on the first
+``--tiles`` validation tiles (stain normalised, eval mode): the EMA of τ against the 93rd
+percentile of the confidence at 40x, the fraction of pixels the EMA threshold attends, the Dice
+with the nuclei mask of the 7 % highest confidence (what sparsity asks for) and of the 7 % *lowest*
+(an inverted map), and the held-out scale accuracy and scale loss from the run's history. Writes
+``benchmarks/results/ssl_diagnostics.json`` (entries keyed by the checkpoint's path, merged with
+what is there).
 
     python benchmarks/ssl_diagnose.py runs/rgb-input/m-proposed-lite/checkpoint.pt [...]
 """
@@ -28,15 +29,20 @@ from nucbench.train import dice
 def diagnose(path: Path, tiles: int, size: int) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=True)
     config = json.loads((path.parent / "config.json").read_text())
-    model = state["model"]
     backbone = nucbench.create(
         "attention-backbone", config["backbone"]["name"], **config["backbone"]["params"]
     )
-    backbone.load_state_dict(
-        {k[len("backbone.") :]: v for k, v in model.items() if k.startswith("backbone.")}
-    )
+    if "model" in state:  # checkpoint.pt: the whole training module
+        model = state["model"]
+        backbone.load_state_dict(
+            {k[len("backbone.") :]: v for k, v in model.items() if k.startswith("backbone.")}
+        )
+        tau_ema = model.get("regularizers.0.tau_ema")
+    else:  # best.pt: F's weights and the activation's state
+        backbone.load_state_dict(state["state_dict"])
+        tau_ema = (state.get("activation") or {}).get("state_dict", {}).get("tau_ema")
+    tau_ema = None if tau_ema is None else float(tau_ema)
     backbone.eval()
-    tau_ema = float(model["regularizers.0.tau_ema"]) if "regularizers.0.tau_ema" in model else None
     dataset = nucbench.create("dataset", "monuseg", root=str(DATA), split="val")
     rows = []
     for i in range(tiles):
@@ -85,7 +91,7 @@ def main() -> None:
     data = json.loads(args.out.read_text()) if args.out.exists() else {"runs": {}}
     for path in args.checkpoints:
         result = diagnose(path.resolve(), args.tiles, args.size)
-        data["runs"][str(path.parent)] = result
+        data["runs"][str(path.parent) if path.name == "checkpoint.pt" else str(path)] = result
         print(path.parent, json.dumps(result["mean"]))
     data["machine"] = machine_info()
     write_json(args.out, data)
