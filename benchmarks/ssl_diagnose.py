@@ -90,10 +90,11 @@ def main() -> None:
     args = parser.parse_args()
     data = json.loads(args.out.read_text()) if args.out.exists() else {"runs": {}}
     for path in args.checkpoints:
-        result = diagnose(path.resolve(), args.tiles, args.size)
-        data["runs"][str(path.parent) if path.name == "checkpoint.pt" else str(path)] = result
-        print(path.parent, json.dumps(result["mean"]))
-    data["machine"] = machine_info()
+        result = {**diagnose(path.resolve(), args.tiles, args.size), "machine": machine_info()}
+        key = str(path.parent) if path.name == "checkpoint.pt" else str(path)
+        data["runs"][key] = result
+        print(key, json.dumps(result["mean"]))
+    data.pop("machine", None)  # each entry records the machine it was measured on
     write_json(args.out, data)
     print(f"wrote {args.out}")
 
