@@ -23,26 +23,26 @@ from bench_record import DATA, REPO, RESULTS, machine_info, write_json
 
 import nucbench
 from nucbench.data.stain import reinhard_normalise
-from nucbench.train import dice
+from nucbench.train import dice, load_attention
 
 
 def diagnose(path: Path, tiles: int, size: int) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=True)
     config = json.loads((path.parent / "config.json").read_text())
-    backbone = nucbench.create(
-        "attention-backbone", config["backbone"]["name"], **config["backbone"]["params"]
-    )
     if "model" in state:  # checkpoint.pt: the whole training module
         model = state["model"]
+        backbone = nucbench.create(
+            "attention-backbone", config["backbone"]["name"], **config["backbone"]["params"]
+        )
         backbone.load_state_dict(
             {k[len("backbone.") :]: v for k, v in model.items() if k.startswith("backbone.")}
         )
+        backbone.eval()
         tau_ema = model.get("regularizers.0.tau_ema")
-    else:  # best.pt: F's weights and the activation's state
-        backbone.load_state_dict(state["state_dict"])
+    else:  # best.pt: F as the segmenter loads it
+        backbone, _ = load_attention(state)
         tau_ema = (state.get("activation") or {}).get("state_dict", {}).get("tau_ema")
     tau_ema = None if tau_ema is None else float(tau_ema)
-    backbone.eval()
     dataset = nucbench.create("dataset", "monuseg", root=str(DATA), split="val")
     rows = []
     for i in range(tiles):
