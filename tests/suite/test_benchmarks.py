@@ -40,3 +40,40 @@ def test_benchmark_scripts_get_an_absolute_data_root(monkeypatch, tmp_path):
         assert DATA == tmp_path.resolve() / "data"
     finally:
         sys.modules.pop("bench_record", None)  # imported with this test's environment
+
+
+def test_ssl_curve_reads_a_run_in_progress(monkeypatch, tmp_path):
+    """Two of four epochs over two sessions: best epoch, sessions and time left from the run's files."""
+    import json
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_curve import read_curve, table
+
+    (tmp_path / "config.json").write_text(json.dumps({"name": "m-x", "seed": 3, "epochs": 4}))
+    rows = [
+        {"epoch": 1, "step": 100, "loss/scale": 1.0, "val_dice": 0.2, "val_scale_accuracy": 0.5,
+         "train_seconds": 600.0},
+        {"epoch": 2, "step": 200, "loss/scale": 0.5, "val_dice": 0.1, "val_scale_accuracy": 0.6,
+         "train_seconds": 1200.0},
+    ]
+    (tmp_path / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    start = "INFO precision: {'device': 'cpu', 'dtype': 'bf16'}"
+    (tmp_path / "train.log").write_text(
+        f"2026-12-03 10:00:00,000 {start}\n2026-12-03 10:10:00,000 INFO epoch 1: {{}}\n"
+        f"2026-12-04 09:00:00,000 {start}\n"
+    )
+    curve = read_curve(tmp_path)
+    assert (curve["epochs_done"], curve["best_epoch_so_far"], curve["finished"]) == (2, 1, False)
+    assert [s["started"] for s in curve["sessions"]] == ["2026-12-03 10:00:00,000", "2026-12-04 09:00:00,000"]
+    assert curve["train_seconds"] == 1800.0
+    assert curve["estimated_hours_left"] == pytest.approx(900.0 * 2 / 3600)
+    assert "2 of 4 epochs, 0.50 h of training in 2 session(s), about 0.5 h left" in table(curve)
+
+
+def test_ssl_curve_names_what_is_missing(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_curve import read_curve
+
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(SystemExit, match="no history.jsonl"):
+        read_curve(tmp_path)
