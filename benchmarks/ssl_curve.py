@@ -7,9 +7,13 @@ terms, validation Dice of A and validation scale accuracy (``history.jsonl``), t
 the training sessions (each start or resume logs its precision line in ``train.log``), the training
 seconds and the time left at the mean epoch time.
 
-    python benchmarks/ssl_curve.py runs/m-faithful-code
+    python benchmarks/ssl_curve.py runs/m-faithful-code [--score-best]
 
-Writes ``benchmarks/results/ssl_curves/<run name>.json`` and ``.md`` (the table).
+``--score-best`` also scores the best checkpoint so far as the finished run will be scored
+(a copy, so the run's files are untouched): post-processing tuned on the validation tiles
+(:func:`nucbench.train.tune_post_processor`), then ``scale-ssl`` on the 14 test tiles and
+``nucbench evaluate``. It is an interim figure, labelled with its epoch: the run may still find a
+better epoch. Writes ``benchmarks/results/ssl_curves/<run name>.json`` and ``.md`` (the table).
 """
 
 from __future__ import annotations
@@ -17,13 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
+import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from bench_record import RESULTS, machine_info, write_json
+from bench_record import DATA, RESULTS, machine_info, write_json
 
 from nucbench import atomic_path
+from nucbench.config import ExperimentConfig
 
 OUT_DIR = RESULTS / "ssl_curves"
 COLUMNS = ["epoch", "step", "loss/scale", "val_dice", "val_scale_accuracy", "train_seconds"]
@@ -65,6 +74,43 @@ def read_curve(run_dir: Path) -> dict[str, Any]:
     }
 
 
+def score_best(run_dir: Path) -> dict[str, Any]:
+    """Tune a copy of ``best.pt`` on the validation tiles and score it on the MoNuSeg test tiles."""
+    import torch
+
+    from nucbench.data.stain import reinhard_normalise
+    from nucbench.evaluate import evaluate_folder
+    from nucbench.plugins import get_plugin_manager
+    from nucbench.segment import segment_paths
+    from nucbench.train import tune_post_processor
+
+    run_dir = Path(run_dir)
+    config = ExperimentConfig.model_validate_json((run_dir / "config.json").read_text())
+    manager = get_plugin_manager()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        best = Path(tmp) / "best.pt"
+        shutil.copy2(run_dir / "best.pt", best)
+        epoch = int(torch.load(best, map_location="cpu", weights_only=True)["epoch"])
+        dataset = manager.create("dataset", config.val_data.name, **config.val_data.params)
+        images = [dataset[i].image for i in range(len(dataset))]
+        if config.stain_normalize:
+            images = [reinhard_normalise(image) for image in images]
+        chosen = tune_post_processor(best, config, images, manager=manager, progress=False)
+        segmenter = manager.create("segmenter", "scale-ssl", checkpoint=str(best))
+        pred = Path(tmp) / "test_pred"
+        test = DATA / "monuseg" / "test"
+        segment_paths(segmenter, [test / "images"], pred, name="scale-ssl", progress=False)
+        metrics = ["aji", "ahd", "adc", "pq", "dice"]
+        summary = evaluate_folder(pred, test / "annotations", metrics, progress=False).summary()
+    return {
+        "epoch": epoch,
+        "post_processor": chosen,
+        "test": {**summary["mean"], "aji_pooled": summary["pooled"].get("aji")},
+        "seconds": time.perf_counter() - started,
+    }
+
+
 def table(curve: dict[str, Any]) -> str:
     """Markdown: one row per epoch."""
     head = (
@@ -73,7 +119,16 @@ def table(curve: dict[str, Any]) -> str:
     )
     if not curve["finished"] and curve["estimated_hours_left"] is not None:
         head += f", about {curve['estimated_hours_left']:.1f} h left"
-    lines = [head + ".", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = [head + "."]
+    interim = curve.get("best_so_far_scored")
+    if interim:
+        test = interim["test"]
+        lines.append(
+            f"Best checkpoint so far (epoch {interim['epoch']}), post-processing tuned on validation "
+            f"(val AJI {interim['post_processor']['val_aji']:.4f}): test AJI {test['aji']:.4f}, "
+            f"AHD {test['ahd']:.2f}, ADC {test['adc']:.4f}, PQ {test['pq']:.4f}."
+        )
+    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in curve["epochs"]:
         cells = [row.get(c) for c in COLUMNS]
         lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in cells) + " |")
@@ -84,14 +139,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path, help="a `nucbench train` output folder (runs/NAME)")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    parser.add_argument("--score-best", action="store_true", help="score the best checkpoint so far on test")
     args = parser.parse_args(argv)
     curve = read_curve(args.run_dir)
+    if args.score_best:
+        curve["best_so_far_scored"] = score_best(args.run_dir)
     curve["machine"] = machine_info()
     json_path = write_json(args.out_dir / f"{curve['run']}.json", curve)
     md_path = args.out_dir / f"{curve['run']}.md"
     with atomic_path(md_path) as tmp:
         tmp.write_text(
-            f"Generated by `python benchmarks/ssl_curve.py {args.run_dir}` on "
+            f"Generated by `python {' '.join(['benchmarks/ssl_curve.py', *(argv or sys.argv[1:])])}` on "
             f"{curve['machine']['date_utc']} at {curve['machine']['git_commit']}.\n\n" + table(curve)
         )
     print(table(curve))
