@@ -77,3 +77,21 @@ def test_ssl_curve_names_what_is_missing(monkeypatch, tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(SystemExit, match="no history.jsonl"):
         read_curve(tmp_path)
+
+
+@pytest.mark.parametrize("path", sorted((BENCHMARKS / "ssl").glob("*.yaml")), ids=lambda p: p.stem)
+def test_ssl_configs_resolve(path):
+    """Every component of every training YAML exists and takes the parameters it is given (after include)."""
+    from nucbench.config import ExperimentConfig, load_config
+    from nucbench.plugins import get_plugin_manager
+
+    config = load_config(path, ExperimentConfig)
+    registries = get_plugin_manager().registries
+    specs = [("pretext-task", config.pretext_task), ("attention-backbone", config.backbone),
+             ("post-processor", config.post_processor), ("dataset", config.train_data),
+             ("dataset", config.val_data)]
+    specs += [("regularizer", spec) for spec in config.regularizers]
+    for kind, spec in specs:
+        registries[kind].validate_params(spec.name, spec.params)
+    if path.stem != "base":
+        assert config.name == path.stem
