@@ -55,6 +55,7 @@ __all__ = [
     "resolve_config_paths",
     "tune_post_processor",
     "pretext_accuracy",
+    "initial_validation",
     "load_attention",
 ]
 
@@ -608,6 +609,58 @@ def pretext_accuracy(config: ExperimentConfig, checkpoint: Path, *, manager: Any
         manager, config.val_data, normalise=config.stain_normalize, need_labels=True, where="val_data"
     )
     return _held_out_accuracy(task, backbone, head, activator, images, config, precision)
+
+
+def initial_validation(config: ExperimentConfig, *, manager: Any = None) -> dict[str, float]:
+    """What validation measures of the *untrained* model: the Dice of A and its polarity.
+
+    The model is built as :func:`train` builds it (``torch.manual_seed(config.seed)``, then the
+    plugins of `config`), so these are the figures an "epoch 0" would record. A randomly
+    initialised F already responds to stain contrast, with a sign set by its seed, so a run's
+    validation Dice says what training added only next to this one.
+
+    Returns ``val_dice`` (``A > 0.5`` against the nuclei, as every epoch records it),
+    ``val_attended_fraction``, ``val_dice_inverted`` (the same fraction of *lowest*-confidence
+    pixels: an F that points away from the nuclei scores high here) and ``val_scale_accuracy``
+    (held-out pretext accuracy of the untrained F and G, about chance).
+    """
+    import torch
+
+    from nucbench.plugins import get_plugin_manager
+    from nucbench.precision import choose_precision
+
+    if config.val_data is None:
+        raise ConfigError("initial_validation needs val_data in the config")
+    manager = manager or get_plugin_manager()
+    torch.manual_seed(config.seed)
+    precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
+    task, backbone, regularizers, head, model = _build_model(config, manager)
+    model.eval()
+    if precision.channels_last:
+        model.to(memory_format=torch.channels_last)
+    activation, _, activator = build_attention(backbone, regularizers)
+    images, masks = _load_images(
+        manager, config.val_data, normalise=config.stain_normalize, need_labels=True, where="val_data"
+    )
+    confidences = _attention_maps(backbone, lambda c: c, images, precision)
+    dices, fractions, inverted = [], [], []
+    for conf, truth in zip(confidences, masks, strict=True):
+        with torch.inference_mode():
+            attended = activation(torch.from_numpy(conf)[None, None])[0, 0].float().numpy() > 0.5
+        fraction = float(attended.mean())
+        dices.append(dice(attended, truth))
+        fractions.append(fraction)
+        inverted.append(dice(conf < np.quantile(conf, fraction), truth) if fraction > 0 else 0.0)
+    record = {
+        "val_dice": float(np.mean(dices)),
+        "val_attended_fraction": float(np.mean(fractions)),
+        "val_dice_inverted": float(np.mean(inverted)),
+    }
+    if config.held_out_batches:
+        record["val_scale_accuracy"] = _held_out_accuracy(
+            task, backbone, head, activator, images, config, precision
+        )
+    return record
 
 
 def tune_post_processor(

@@ -152,3 +152,48 @@ def test_segmenter_reports_a_missing_checkpoint(tmp_path):
 
     with pytest.raises(InputError, match="no such file"):
         get_plugin_manager().create("segmenter", "scale-ssl", checkpoint=str(tmp_path / "nope.pt"))
+
+
+def test_initial_validation_scores_the_model_train_starts_from(tmp_path):
+    """Epoch-0 figures: F seeded as train() seeds it, its top 7 % (inference: image) and its bottom
+    pixels against the nuclei, as every epoch's validation measures A."""
+    import numpy as np
+
+    from nucbench.infer import attention_map
+    from nucbench.train import dice, initial_validation
+
+    manager = PluginManager()
+    manager.load_file(TINY_PLUGIN)
+    regularizers = [{"name": "sparsity", "params": {"inference": "image"}}, "smoothness"]
+    path = _write(tmp_path, "exp.yaml", regularizers=regularizers, precision="fp32", seed=0)
+    config = resolve_config_paths(load_config(path, ExperimentConfig), path)
+    record = initial_validation(config, manager=manager)
+
+    def by_hand(seed):
+        torch.manual_seed(seed)
+        backbone = manager.create("attention-backbone", "dilated-lite", width=4, dilations=[1, 2]).eval()
+        backbone.to(memory_format=torch.channels_last)
+        dataset = manager.create("dataset", "tiny-blobs", n=2, size=192)
+        top, bottom, fraction = [], [], []
+        for i in range(len(dataset)):
+            sample = dataset[i]
+            # the same tiling and memory format as validation: the flat synthetic background puts
+            # the 93rd percentile on ties that any rounding difference would flip
+            conf = attention_map(
+                backbone, lambda c: c, sample.image, tile=1024, overlap=256, channels_last=True
+            )
+            t = torch.from_numpy(conf)  # eq. (1): A = sigmoid(r (a - tau)), r = 20, in float32
+            attended = (torch.sigmoid(20 * (t - torch.quantile(t.flatten(), 0.93))) > 0.5).numpy()
+            fraction.append(attended.mean())
+            top.append(dice(attended, sample.labels > 0))
+            bottom.append(dice(conf < np.quantile(conf, attended.mean()), sample.labels > 0))
+        return np.mean(top), np.mean(bottom), np.mean(fraction)
+
+    top, bottom, fraction = by_hand(config.seed)
+    assert record["val_dice"] == pytest.approx(top, abs=0.01)
+    assert record["val_dice_inverted"] == pytest.approx(bottom, abs=0.01)
+    assert record["val_attended_fraction"] == pytest.approx(fraction, abs=0.005)
+    assert record["val_scale_accuracy"] in {i / 6 for i in range(7)}
+    other = initial_validation(config.model_copy(update={"seed": 1}), manager=manager)
+    assert (other["val_dice"], other["val_dice_inverted"]) == pytest.approx(by_hand(1)[:2], abs=0.01)
+    assert abs(other["val_dice"] - record["val_dice"]) > 0.1  # seed 1's F points away from the disks
