@@ -32,7 +32,8 @@ CURVES = RESULTS / "ssl_curves"
 
 def trained_record(config: str, name: str, seed: int) -> dict | None:
     """What training reached for `config` and `seed`: the finished run in ``ssl_reproduce.json``,
-    else the curve of an unfinished one (``ssl_curves/NAME.json``, ``ssl_curve.py --score-best``)."""
+    else the curve of an unfinished or shortened one (``ssl_curves/NAME[-sSEED].json``, from
+    ``ssl_curve.py --score-best``)."""
     if TRAINED.exists():
         for run in json.loads(TRAINED.read_text())["runs"]:
             if run["config"] == config and run["seed"] == seed:
@@ -43,8 +44,9 @@ def trained_record(config: str, name: str, seed: int) -> dict | None:
                     "test_aji": run["test"]["aji"],
                     "source": TRAINED.name,
                 }
-    curve = CURVES / f"{name}.json"
-    if curve.exists():
+    for curve in (CURVES / f"{name}.json", CURVES / f"{name}-s{seed}.json"):  # ssl_reproduce's run names
+        if not curve.exists():
+            continue
         data = json.loads(curve.read_text())
         if data["seed"] == seed:
             scored = data.get("best_so_far_scored") or {}
@@ -54,7 +56,7 @@ def trained_record(config: str, name: str, seed: int) -> dict | None:
                 "epochs_trained": data["epochs_done"],
                 "epoch1_val_dice": data["epochs"][0]["val_dice"],
                 "test_aji": scored.get("test", {}).get("aji"),
-                "source": f"ssl_curves/{curve.name} (unfinished run)",
+                "source": f"ssl_curves/{curve.name} (run not in ssl_reproduce.json)",
             }
     return None
 
@@ -82,7 +84,7 @@ def measure(config_path: Path, seed: int) -> dict:
 def table(entries: list[dict]) -> str:
     lines = [
         "| configuration | seed | F | G | val Dice untrained | inverted, untrained | held-out scale acc. "
-        "untrained | best val Dice trained (epoch) | test AJI trained |",
+        "untrained | best val Dice trained (epoch of epochs) | test AJI trained |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
@@ -91,7 +93,9 @@ def table(entries: list[dict]) -> str:
             f" s{params['stride']}" if "stride" in params else ""
         )
         t = e["trained"]
-        trained = "—" if t is None else f"{t['best_val_dice']:.3f} ({t['best_epoch']})"
+        trained = (
+            "—" if t is None else f"{t['best_val_dice']:.3f} ({t['best_epoch']} of {t['epochs_trained']})"
+        )
         aji = "—" if t is None or t["test_aji"] is None else f"{t['test_aji']:.3f}"
         acc = e["init"].get("val_scale_accuracy")
         lines.append(
