@@ -30,35 +30,41 @@ TRAINED = RESULTS / "ssl_reproduce.json"
 CURVES = RESULTS / "ssl_curves"
 
 
-def trained_record(config: str, name: str, seed: int) -> dict | None:
-    """What training reached for `config` and `seed`: the finished run in ``ssl_reproduce.json``,
-    else the curve of an unfinished or shortened one (``ssl_curves/NAME[-sSEED].json``, from
-    ``ssl_curve.py --score-best``)."""
-    if TRAINED.exists():
-        for run in json.loads(TRAINED.read_text())["runs"]:
-            if run["config"] == config and run["seed"] == seed:
-                return {
-                    "best_val_dice": run["val_dice"],
-                    "best_epoch": run["best_epoch"],
-                    "epochs_trained": run["epochs_trained"],
-                    "test_aji": run["test"]["aji"],
-                    "source": TRAINED.name,
-                }
-    for curve in (CURVES / f"{name}.json", CURVES / f"{name}-s{seed}.json"):  # ssl_reproduce's run names
-        if not curve.exists():
+def trained_records(entries: list[dict]) -> dict[tuple[str, int], dict]:
+    """What training reached for each entry's (config, seed): the finished run in
+    ``ssl_reproduce.json``, else the curve of an unfinished or shortened one
+    (``ssl_curves/NAME[-sSEED].json``, from ``ssl_curve.py --score-best``). Each file is read once."""
+    runs = json.loads(TRAINED.read_text())["runs"] if TRAINED.exists() else []
+    found = {
+        (run["config"], run["seed"]): {
+            "best_val_dice": run["val_dice"],
+            "best_epoch": run["best_epoch"],
+            "epochs_trained": run["epochs_trained"],
+            "test_aji": run["test"]["aji"],
+            "source": TRAINED.name,
+        }
+        for run in runs
+    }
+    records = {}
+    for e in entries:
+        key = (e["config"], e["seed"])
+        if key in found:
+            records[key] = found[key]
             continue
-        data = json.loads(curve.read_text())
-        if data["seed"] == seed:
-            scored = data.get("best_so_far_scored") or {}
-            return {
-                "best_val_dice": data["best_val_dice_so_far"],
-                "best_epoch": data["best_epoch_so_far"],
-                "epochs_trained": data["epochs_done"],
-                "epoch1_val_dice": data["epochs"][0]["val_dice"],
-                "test_aji": scored.get("test", {}).get("aji"),
-                "source": f"ssl_curves/{curve.name} (run not in ssl_reproduce.json)",
-            }
-    return None
+        for curve in (CURVES / f"{e['name']}.json", CURVES / f"{e['name']}-s{e['seed']}.json"):
+            data = json.loads(curve.read_text()) if curve.exists() else None
+            if data is not None and data["seed"] == e["seed"]:  # ssl_reproduce names a seed's run NAME-sSEED
+                scored = data.get("best_so_far_scored") or {}
+                records[key] = {
+                    "best_val_dice": data["best_val_dice_so_far"],
+                    "best_epoch": data["best_epoch_so_far"],
+                    "epochs_trained": data["epochs_done"],
+                    "epoch1_val_dice": data["epochs"][0]["val_dice"],
+                    "test_aji": scored.get("test", {}).get("aji"),
+                    "source": f"ssl_curves/{curve.name} (run not in ssl_reproduce.json)",
+                }
+                break
+    return records
 
 
 def measure(config_path: Path, seed: int) -> dict:
@@ -66,17 +72,14 @@ def measure(config_path: Path, seed: int) -> dict:
     config = config.model_copy(update={"seed": seed})
     started = time.perf_counter()
     init = initial_validation(config)
-    relative = str(config_path.relative_to(REPO))
-    trained = trained_record(relative, config.name, seed)
     return {
-        "config": relative,
+        "config": str(config_path.relative_to(REPO)),
         "name": config.name,
         "seed": seed,
         "backbone": config.backbone.model_dump(mode="json"),
         "classifier": config.pretext_task.params.get("classifier", "resnet34"),
         "init": init,
         "seconds": round(time.perf_counter() - started, 1),
-        "trained": trained,
         "machine": machine_info(),
     }
 
@@ -134,8 +137,9 @@ def table(entries: list[dict]) -> str:
 
 def write(entries: list[dict]) -> str:
     """Refresh every entry's trained figures from the current records, write the JSON and table."""
+    records = trained_records(entries)
     for e in entries:
-        e["trained"] = trained_record(e["config"], e["name"], e["seed"])
+        e["trained"] = records.get((e["config"], e["seed"]))
     entries = sorted(entries, key=lambda e: (e["name"], e["seed"]))
     write_json(OUT, {"entries": entries})
     text = table(entries)
@@ -164,8 +168,10 @@ def main() -> None:
                 flush=True,
             )
             entries[(entry["config"], entry["seed"])] = entry
-            write(list(entries.values()))
-    print(write(list(entries.values())))
+            text = write(list(entries.values()))  # after every seed: an interrupted run keeps its figures
+    if not args.configs:
+        text = write(list(entries.values()))
+    print(text)
 
 
 if __name__ == "__main__":
