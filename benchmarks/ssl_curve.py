@@ -5,7 +5,8 @@ A run longer than a session (the faithful configuration: about 6 h on 2 CPU core
 test figure for it. This records what the run has so far, from its own files: every epoch's loss
 terms, validation Dice of A and validation scale accuracy (``history.jsonl``), the best epoch so far,
 the training sessions (each start or resume logs its precision line in ``train.log``), the training
-seconds and the time left at the mean epoch time.
+seconds, the training compute so far (TFLOP, counted as ``ssl_reproduce.py`` counts it) and the time
+left at the mean epoch time.
 
     python benchmarks/ssl_curve.py runs/m-faithful-code [--score-best]
 
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_record import DATA, RESULTS, machine_info, write_json
+from ssl_reproduce import step_tflop
 
 from nucbench import atomic_path
 from nucbench.config import ExperimentConfig
@@ -115,8 +117,11 @@ def table(curve: dict[str, Any]) -> str:
     """Markdown: one row per epoch."""
     head = (
         f"`{curve['run']}` (seed {curve['seed']}): {curve['epochs_done']} of {curve['epochs_planned']} "
-        f"epochs, {curve['train_seconds'] / 3600:.2f} h of training in {len(curve['sessions'])} session(s)"
+        f"epochs, {curve['train_seconds'] / 3600:.2f} h of training"
     )
+    if curve.get("train_tflop") is not None:
+        head += f" ({curve['train_tflop']:.0f} TFLOP)"
+    head += f" in {len(curve['sessions'])} session(s)"
     if not curve["finished"] and curve["estimated_hours_left"] is not None:
         head += f", about {curve['estimated_hours_left']:.1f} h left"
     lines = [head + "."]
@@ -142,6 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--score-best", action="store_true", help="score the best checkpoint so far on test")
     args = parser.parse_args(argv)
     curve = read_curve(args.run_dir)
+    config = ExperimentConfig.model_validate_json((args.run_dir / "config.json").read_text())
+    steps = curve["epochs"][-1]["step"] if curve["epochs"] else 0
+    curve["train_tflop"] = step_tflop(config) * steps
     if args.score_best:
         curve["best_so_far_scored"] = score_best(args.run_dir)
     curve["machine"] = machine_info()

@@ -68,6 +68,8 @@ def test_ssl_curve_reads_a_run_in_progress(monkeypatch, tmp_path):
     assert curve["train_seconds"] == 1800.0
     assert curve["estimated_hours_left"] == pytest.approx(900.0 * 2 / 3600)
     assert "2 of 4 epochs, 0.50 h of training in 2 session(s), about 0.5 h left" in table(curve)
+    curve["train_tflop"] = 812.4
+    assert "2 of 4 epochs, 0.50 h of training (812 TFLOP) in 2 session(s)" in table(curve)
 
 
 def test_ssl_curve_names_what_is_missing(monkeypatch, tmp_path):
