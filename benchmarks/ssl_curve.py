@@ -76,8 +76,9 @@ def read_curve(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def score_best(run_dir: Path) -> dict[str, Any]:
-    """Tune a copy of ``best.pt`` on the validation tiles and score it on the MoNuSeg test tiles."""
+def score_best(run_dir: Path, config: ExperimentConfig) -> dict[str, Any]:
+    """Tune a copy of ``best.pt`` on the validation tiles and score it on the MoNuSeg test tiles
+    (`config`: the run's own, from its ``config.json``)."""
     import torch
 
     from nucbench.data.stain import reinhard_normalise
@@ -87,7 +88,6 @@ def score_best(run_dir: Path) -> dict[str, Any]:
     from nucbench.train import tune_post_processor
 
     run_dir = Path(run_dir)
-    config = ExperimentConfig.model_validate_json((run_dir / "config.json").read_text())
     manager = get_plugin_manager()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     steps = curve["epochs"][-1]["step"] if curve["epochs"] else 0
     curve["train_tflop"] = step_tflop(config) * steps
     if args.score_best:
-        curve["best_so_far_scored"] = score_best(args.run_dir)
+        curve["best_so_far_scored"] = score_best(args.run_dir, config)
     curve["machine"] = machine_info()
     json_path = write_json(args.out_dir / f"{curve['run']}.json", curve)
     md_path = args.out_dir / f"{curve['run']}.md"
