@@ -583,6 +583,38 @@ def _held_out_accuracy(
     return correct / total
 
 
+@dataclass
+class _ValidationSetup:
+    precision: Any
+    task: Any
+    backbone: Any
+    regularizers: list[Any]
+    head: Any
+    model: Any
+    images: list[np.ndarray]
+    masks: list[np.ndarray | None]
+
+
+def _validation_setup(config: ExperimentConfig, manager: Any) -> _ValidationSetup:
+    """The model of `config` as :func:`train` builds it (seeded), in eval mode, and the validation tiles."""
+    import torch
+
+    from nucbench.plugins import get_plugin_manager
+    from nucbench.precision import choose_precision
+
+    manager = manager or get_plugin_manager()
+    torch.manual_seed(config.seed)
+    precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
+    task, backbone, regularizers, head, model = _build_model(config, manager)
+    model.eval()
+    if precision.channels_last:
+        model.to(memory_format=torch.channels_last)
+    images, masks = _load_images(
+        manager, config.val_data, normalise=config.stain_normalize, need_labels=True, where="val_data"
+    )
+    return _ValidationSetup(precision, task, backbone, regularizers, head, model, images, masks)
+
+
 def pretext_accuracy(config: ExperimentConfig, checkpoint: Path, *, manager: Any = None) -> float:
     """Held-out pretext accuracy of a training checkpoint (``checkpoint.pt``: F, G and regularizers).
 
@@ -591,24 +623,15 @@ def pretext_accuracy(config: ExperimentConfig, checkpoint: Path, *, manager: Any
     """
     import torch
 
-    from nucbench.plugins import get_plugin_manager
-    from nucbench.precision import choose_precision
-
     if config.val_data is None or not config.held_out_batches:
         raise ConfigError("pretext_accuracy needs val_data and held_out_batches > 0 in the config")
-    manager = manager or get_plugin_manager()
-    task, backbone, regularizers, head, model = _build_model(config, manager)
+    setup = _validation_setup(config, manager)
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
-    model.eval()
-    precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
-    if precision.channels_last:
-        model.to(memory_format=torch.channels_last)
-    _, _, activator = build_attention(backbone, regularizers)
-    images, _ = _load_images(
-        manager, config.val_data, normalise=config.stain_normalize, need_labels=True, where="val_data"
+    setup.model.load_state_dict(state["model"])
+    _, _, activator = build_attention(setup.backbone, setup.regularizers)
+    return _held_out_accuracy(
+        setup.task, setup.backbone, setup.head, activator, setup.images, config, setup.precision
     )
-    return _held_out_accuracy(task, backbone, head, activator, images, config, precision)
 
 
 def initial_validation(config: ExperimentConfig, *, manager: Any = None) -> dict[str, float]:
@@ -626,25 +649,13 @@ def initial_validation(config: ExperimentConfig, *, manager: Any = None) -> dict
     """
     import torch
 
-    from nucbench.plugins import get_plugin_manager
-    from nucbench.precision import choose_precision
-
     if config.val_data is None:
         raise ConfigError("initial_validation needs val_data in the config")
-    manager = manager or get_plugin_manager()
-    torch.manual_seed(config.seed)
-    precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
-    task, backbone, regularizers, head, model = _build_model(config, manager)
-    model.eval()
-    if precision.channels_last:
-        model.to(memory_format=torch.channels_last)
-    activation, _, activator = build_attention(backbone, regularizers)
-    images, masks = _load_images(
-        manager, config.val_data, normalise=config.stain_normalize, need_labels=True, where="val_data"
-    )
-    confidences = _attention_maps(backbone, lambda c: c, images, precision)
+    setup = _validation_setup(config, manager)
+    activation, _, activator = build_attention(setup.backbone, setup.regularizers)
+    confidences = _attention_maps(setup.backbone, lambda c: c, setup.images, setup.precision)
     dices, fractions, inverted = [], [], []
-    for conf, truth in zip(confidences, masks, strict=True):
+    for conf, truth in zip(confidences, setup.masks, strict=True):
         with torch.inference_mode():
             attended = activation(torch.from_numpy(conf)[None, None])[0, 0].float().numpy() > 0.5
         fraction = float(attended.mean())
@@ -658,7 +669,7 @@ def initial_validation(config: ExperimentConfig, *, manager: Any = None) -> dict
     }
     if config.held_out_batches:
         record["val_scale_accuracy"] = _held_out_accuracy(
-            task, backbone, head, activator, images, config, precision
+            setup.task, setup.backbone, setup.head, activator, setup.images, config, setup.precision
         )
     return record
 
