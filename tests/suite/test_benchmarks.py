@@ -97,3 +97,38 @@ def test_ssl_configs_resolve(path):
         registries[kind].validate_params(spec.name, spec.params)
     if path.stem != "base":
         assert config.name == path.stem
+
+
+def test_ssl_ablations_average_one_run_per_seed(monkeypatch, tmp_path):
+    """Rows for every scored curve; the summary: one run per seed (the chosen CPU's), over the seeds asked."""
+    import json
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_ablations import collect, config_of, summarise
+
+    def curve(run, seed, cpu, val, aji, scored=True):
+        data = {"run": run, "seed": seed, "epochs_done": 1, "best_val_dice_so_far": val,
+                "train_seconds": 3600.0, "machine": {"cpu_model": cpu},
+                "epochs": [{"epoch": 1, "val_dice": val, "val_attended_fraction": 0.07}]}
+        if scored:
+            data["best_so_far_scored"] = {"epoch": 1, "test": {"aji": aji, "pq": aji / 2}}
+        return data
+
+    curves = [curve("m-a", 0, "epyc", 0.4, 0.30), curve("m-a", 0, "xeon", 0.5, 0.50),
+              curve("m-a-s1", 1, "epyc", 0.2, 0.10), curve("m-a-s5", 5, "epyc", 0.9, 0.90),
+              curve("m-b", 0, "epyc", 0.1, 0.05), curve("m-b-s1", 1, "epyc", 0.3, 0.0, scored=False),
+              curve("m-other", 0, "epyc", 0.9, 0.9)]
+    for i, data in enumerate(curves):
+        (tmp_path / f"{i}.json").write_text(json.dumps(data))
+    assert (config_of("m-a-s12"), config_of("m-a"), config_of("m-s1-x")) == ("m-a", "m-a", "m-s1-x")
+    rows = collect(["m-a", "m-b"], tmp_path)
+    assert [(r["config"], r["seed"], r["cpu"]) for r in rows] == [
+        ("m-a", 0, "epyc"), ("m-a", 0, "xeon"), ("m-a", 1, "epyc"), ("m-a", 5, "epyc"), ("m-b", 0, "epyc")]
+    summary = summarise(rows, ["m-a", "m-b"], [0, 1, 2], "epyc")
+    a, b = summary
+    assert a["seeds"] == [0, 1]  # seed 5 left out; seed 0 from the epyc run (0.30, not the xeon's 0.50)
+    assert a["test_aji"]["mean"] == pytest.approx(0.20)
+    assert a["test_aji"]["std"] == pytest.approx(0.1414214, rel=1e-5)  # sample std of 0.30, 0.10
+    assert a["seeds_aji_at_least_0.30"] == 1
+    assert (b["seeds"], b["test_aji"]["std"]) == ([0], 0.0)
+    assert summarise(rows, ["m-a"], [0], "xeon")[0]["test_aji"]["mean"] == pytest.approx(0.50)
