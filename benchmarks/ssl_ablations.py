@@ -2,10 +2,11 @@
 
 Reads every ``benchmarks/results/ssl_curves/**/*.json`` written by ``ssl_curve.py --score-best``
 whose run belongs to one of the configurations given (default: the paper's text ``m-faithful``,
-scored with the EMA of τ and, as ``m-faithful-image``, with each image's τ; ``m-faithful-code`` and
-its three ablations), and writes ``benchmarks/results/ssl_ablations.{json,md}``: one row per recorded run
-(seed, CPU, epochs trained, validation Dice of A after epoch 1 and at the best epoch, the scored
-epoch's test metrics, compute), then mean ± std over the seeds asked for, per configuration.
+scored with the EMA of τ and, as ``m-faithful-image``, with each image's τ; ``m-faithful-code``
+and its three ablations), and writes ``benchmarks/results/ssl_ablations.{json,md}``: one row per
+recorded run (seed, CPU, epochs trained, validation Dice of A after epoch 1 and at the best
+epoch, the scored epoch's test metrics, compute), then mean ± std over the seeds asked for, per
+configuration.
 
     python benchmarks/ssl_ablations.py [CONFIG ...] [--seeds 0 1 2] [--cpu "AMD EPYC"]
 
@@ -148,8 +149,7 @@ def markdown(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=DEFAULT_CONFIGS, metavar="CONFIG",
-                        help="configuration names (default: m-faithful, m-faithful-image, "
-                             "m-faithful-code and its three ablations)")
+                        help=f"configuration names (default: {', '.join(DEFAULT_CONFIGS)})")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="seeds the summary averages over (default 0 1 2; the table lists every run)")
     parser.add_argument("--cpu", help="CPU model whose run a seed takes when it ran on several "
