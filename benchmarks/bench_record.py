@@ -44,7 +44,7 @@ def git_commit() -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    """Platform, CPU, cores, torch threads/capability/bf16 support, load, date (UTC), commit, command."""
+    """Platform, CPU, cores, torch threads, bf16 support and instructions, load, date, commit, command."""
     import torch
 
     return {
@@ -56,6 +56,8 @@ def machine_info() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "mkldnn_bf16_supported": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "avx512_bf16": bool(torch.cpu._is_avx512_bf16_supported()),
+        "amx_tile": bool(torch.cpu._is_amx_tile_supported()),
         "load_average_at_start": os.getloadavg(),
         "date_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": git_commit(),

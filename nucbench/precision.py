@@ -1,15 +1,20 @@
 """Numeric precision and memory format for training and inference, chosen per machine.
 
 bfloat16 autocast helps on CPUs that do bf16 natively (AVX-512-bf16 / AMX) and hurts badly on
-those that do not (on an AVX2-only EPYC it is about 6× slower than fp32), so ``"auto"`` asks the
-CPU: ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``. On CUDA ``"auto"`` means float16 AMP (bf16 when
-the GPU supports it). The choice and the reason are logged with the run.
+those that do not (on an AVX2-only EPYC it is about 6× slower than fp32). oneDNN's own check,
+``torch.ops.mkldnn._is_mkldnn_bf16_supported()``, is not enough on x86: it also says yes on a plain
+AVX-512 CPU, where oneDNN emulates bf16 and the paper's F trains 2.4× slower than in fp32
+(``benchmarks/precision_choice.py``). So on x86 ``"auto"`` also asks
+torch's cpuinfo for the AVX-512-bf16 or AMX instructions; elsewhere (ARM) oneDNN's answer stands.
+On CUDA ``"auto"`` means float16 AMP (bf16 when the GPU supports it). The choice and the reason
+are logged with the run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,13 +57,34 @@ class PrecisionChoice:
         }
 
 
-def _cpu_bf16_supported() -> bool:
+def _mkldnn_bf16_supported() -> bool:
     import torch
 
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def _x86_bf16_instructions() -> bool | None:
+    """Whether the CPU has AVX-512-bf16 or AMX; None when it is not x86 (no such question)."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return None
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def _cpu_bf16_native() -> tuple[bool, str]:
+    """Whether bf16 autocast runs natively on this CPU, and why (for the log)."""
+    if not _mkldnn_bf16_supported():
+        return False, "CPU lacks bf16 (mkldnn bf16 unsupported)"
+    instructions = _x86_bf16_instructions()
+    if instructions is False:
+        return False, "oneDNN would emulate bf16 (no AVX-512-bf16 or AMX instructions)"
+    if instructions is None:
+        return True, "CPU does bf16 natively (mkldnn bf16 supported)"
+    return True, "CPU does bf16 natively (AVX-512-bf16 or AMX)"
 
 
 def choose_precision(
@@ -92,14 +118,10 @@ def choose_precision(
 
         raise ConfigError(f"precision: expected auto, fp32, bf16 or fp16, got {requested!r}")
     if kind == "cpu":
-        native = _cpu_bf16_supported()
+        native, why = _cpu_bf16_native()
         if requested == "auto":
             dtype = "bf16" if native else "fp32"
-            reason = (
-                "CPU does bf16 natively (mkldnn bf16 supported): bf16 autocast"
-                if native
-                else "CPU lacks native bf16 (mkldnn bf16 unsupported): fp32"
-            )
+            reason = f"{why}: {'bf16 autocast' if native else 'fp32'}"
         else:
             dtype = requested
             reason = f"precision {requested} requested in the config"

@@ -103,14 +103,27 @@ def test_tiled_tta_of_an_equivariant_predictor_changes_nothing():
     assert np.allclose(plain, tta, atol=1e-6)
 
 
-def test_precision_follows_the_cpu_check(monkeypatch):
+@pytest.mark.parametrize(
+    ("mkldnn_bf16", "x86_bf16_instructions", "expected"),
+    [
+        (False, True, "fp32"),  # oneDNN cannot do bf16 at all
+        (True, False, "fp32"),  # plain AVX-512: oneDNN emulates bf16, 2.4x slower than fp32
+        (True, True, "bf16"),  # AVX-512-bf16 or AMX
+        (True, None, "bf16"),  # not x86 (ARM): oneDNN's answer stands
+    ],
+)
+def test_auto_precision_uses_bf16_only_where_the_cpu_does_it_natively(
+    monkeypatch, mkldnn_bf16, x86_bf16_instructions, expected
+):
     import nucbench.precision as precision
 
-    monkeypatch.setattr(precision, "_cpu_bf16_supported", lambda: False)
-    assert choose_precision("cpu").dtype == "fp32"
-    monkeypatch.setattr(precision, "_cpu_bf16_supported", lambda: True)
-    assert choose_precision("cpu").dtype == "bf16"
+    monkeypatch.setattr(precision, "_mkldnn_bf16_supported", lambda: mkldnn_bf16)
+    monkeypatch.setattr(precision, "_x86_bf16_instructions", lambda: x86_bf16_instructions)
+    choice = choose_precision("cpu")
+    assert choice.dtype == expected
+    assert choice.reason.endswith("bf16 autocast" if expected == "bf16" else "fp32")
     assert choose_precision("cpu", "fp32").dtype == "fp32"  # the override wins
+    assert choose_precision("cpu", "bf16").dtype == "bf16"
 
 
 def test_sparsity_image_inference_uses_each_images_own_percentile(full_manager):
