@@ -8,12 +8,13 @@ recorded run (seed, CPU, epochs trained, validation Dice of A after epoch 1 and 
 epoch, the scored epoch's test metrics, compute), then mean ± std over the seeds asked for, per
 configuration.
 
-    python benchmarks/ssl_ablations.py [CONFIG ...] [--seeds 0 1 2] [--cpu "AMD EPYC"]
+    python benchmarks/ssl_ablations.py [CONFIG ...] [--seeds 0 1 2] [--cpu "AMD EPYC, bf16"]
 
 The runs are short (one or two epochs of a 30-epoch schedule), so the summary compares the
 configurations at the start of training. Where one (configuration, seed) was recorded on several
 CPUs (bf16 results differ between them), the summary takes the run of ``--cpu`` (default: the CPU
-that recorded most rows) and the table keeps every run.
+that recorded most rows) and the table keeps every run. A CPU is named with the precision it
+trained in (``"AMD EPYC, bf16"``), as two Xeons of the same name differed in it.
 """
 
 from __future__ import annotations
@@ -40,11 +41,27 @@ DEFAULT_CONFIGS = [
     "m-equiv-faithful-code",
 ]
 _SEED_SUFFIX = re.compile(r"-s\d+$")
+_DTYPE = re.compile(r"'dtype': '(\w+)'")
 
 
 def config_of(run: str) -> str:
     """The configuration of a run folder's name: ``NAME`` (seed 0 of ``ssl_reproduce``) or ``NAME-sN``."""
     return _SEED_SUFFIX.sub("", run)
+
+
+def machine_label(curve: dict[str, Any]) -> str:
+    """CPU model and the precision its training sessions ran in (``"AMD EPYC, bf16"``).
+
+    Two CPUs with the same model name can differ in bf16 instructions and so train in different
+    precisions (``precision: auto``); the precision is read from the sessions' ``train.log`` lines.
+    """
+    dtypes = []
+    for session in curve.get("sessions", []):
+        match = _DTYPE.search(session.get("precision", ""))
+        if match and match.group(1) not in dtypes:
+            dtypes.append(match.group(1))
+    cpu = curve["machine"]["cpu_model"]
+    return f"{cpu}, {'+'.join(dtypes)}" if dtypes else cpu
 
 
 def collect(configs: list[str], curves_dir: Path = CURVES) -> list[dict[str, Any]]:
@@ -60,7 +77,7 @@ def collect(configs: list[str], curves_dir: Path = CURVES) -> list[dict[str, Any
         rows.append({
             "config": config,
             "seed": curve["seed"],
-            "cpu": curve["machine"]["cpu_model"],
+            "cpu": machine_label(curve),
             "epochs_done": curve["epochs_done"],
             "val_dice_epoch1": epochs[0]["val_dice"],
             "attended_epoch1": epochs[0].get("val_attended_fraction"),
@@ -152,8 +169,8 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"configuration names (default: {', '.join(DEFAULT_CONFIGS)})")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="seeds the summary averages over (default 0 1 2; the table lists every run)")
-    parser.add_argument("--cpu", help="CPU model whose run a seed takes when it ran on several "
-                                      "(default: the CPU with most rows)")
+    parser.add_argument("--cpu", help="CPU model and precision, as the table names them, whose run a "
+                                      "seed takes when it ran on several (default: the one with most rows)")
     parser.add_argument("--out", type=Path, default=RESULTS / "ssl_ablations.json", help="JSON to write")
     args = parser.parse_args(argv)
     rows = collect(args.configs)

@@ -132,3 +132,18 @@ def test_ssl_ablations_average_one_run_per_seed(monkeypatch, tmp_path):
     assert a["seeds_aji_at_least_0.30"] == 1
     assert (b["seeds"], b["test_aji"]["std"]) == ([0], 0.0)
     assert summarise(rows, ["m-a"], [0], "xeon")[0]["test_aji"]["mean"] == pytest.approx(0.50)
+
+
+def test_ssl_ablations_name_a_cpu_with_the_precision_it_trained_in(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_ablations import machine_label
+
+    def session(dtype):
+        return {"started": "2026-12-07 01:42:37,070",
+                "precision": f"{{'device': 'cpu', 'dtype': '{dtype}', 'channels_last': True, 'reason': 'x'}}"}
+
+    machine = {"cpu_model": "Xeon"}
+    assert machine_label({"machine": machine, "sessions": [session("fp32")]}) == "Xeon, fp32"
+    resumed = [session("bf16"), session("bf16"), session("fp32")]  # resumed on another CPU
+    assert machine_label({"machine": machine, "sessions": resumed}) == "Xeon, bf16+fp32"
+    assert machine_label({"machine": machine}) == "Xeon"  # no train.log lines
