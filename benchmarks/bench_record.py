@@ -9,8 +9,11 @@ import datetime as _dt
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,32 @@ def machine_info() -> dict[str, Any]:
         "git_commit": git_commit(),
         "command": " ".join(["python", *sys.argv]),
     }
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_interleaved(
+    calls: Mapping[str, Callable[[], object]], repeats: int
+) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU seconds of each call over `repeats` interleaved rounds, after one warm-up call each.
+
+    Each round runs every call once, so a change in machine load hits all of them alike and their
+    ratio stays fair. Returns ``{name: {"wall": [...], "cpu": [...]}}``.
+    """
+    for call in calls.values():
+        call()
+    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            call()
+            times[name]["wall"].append(time.perf_counter() - wall)
+            times[name]["cpu"].append(cpu_seconds() - cpu)
+    return times
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import resource
 
 import numpy as np
-from bench_record import RESULTS, machine_info, write_json
+from bench_record import RESULTS, cpu_seconds, machine_info, write_json
 
 from nucbench.plugins import get_plugin_manager
 
@@ -29,11 +28,6 @@ from nucbench.plugins import get_plugin_manager
 SETTINGS = [(1.0, 512, 128), (1.0, 576, 128), (1.0, 640, 128), (1.0, 1024, 256),
             (0.75, 512, 128), (0.5, 512, 128)]
 GRID = {"threshold": [0.002, 0.01, 0.05, 0.2, 0.5], "sigma": [1.0, 2.0], "peak_radius": [4, 7]}
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def parse_setting(item: str, parser: argparse.ArgumentParser) -> tuple[float, int, int, bool]:

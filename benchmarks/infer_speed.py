@@ -35,15 +35,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from bench_record import DATA, RESULTS, machine_info, write_json
+from bench_record import DATA, RESULTS, machine_info, time_interleaved, write_json
 from nucbench_postprocess._common import check_probability, disk_peaks, remove_small
 from nucbench_scale_ssl.ensemble import member
 from scipy import ndimage as ndi
@@ -106,26 +104,12 @@ def previous_reinhard(image):
     return rgb
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def measure(rows: dict[str, tuple[Callable[[], object], float]], repeats: int) -> dict[str, dict]:
     """Median wall and CPU seconds of each row's callable over interleaved rounds (after a warm-up)."""
-    for fn, _ in rows.values():
-        fn()
-    walls: dict[str, list[float]] = {name: [] for name in rows}
-    cpus: dict[str, list[float]] = {name: [] for name in rows}
-    for _ in range(repeats):
-        for name, (fn, _) in rows.items():
-            wall, cpu = time.perf_counter(), cpu_seconds()
-            fn()
-            walls[name].append(time.perf_counter() - wall)
-            cpus[name].append(cpu_seconds() - cpu)
+    times = time_interleaved({name: fn for name, (fn, _) in rows.items()}, repeats)
     out = {}
     for name, (_, mpx) in rows.items():
-        wall, cpu = float(np.median(walls[name])), float(np.median(cpus[name]))
+        wall, cpu = float(np.median(times[name]["wall"])), float(np.median(times[name]["cpu"]))
         out[name] = {"seconds": wall, "cpu_seconds": cpu, "megapixels": mpx,
                      "mpx_per_second": mpx / wall, "mpx_per_cpu_second": mpx / cpu}
     return out

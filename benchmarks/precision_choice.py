@@ -16,13 +16,13 @@ replacing it.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from bench_record import RESULTS, machine_info, write_json
+from bench_record import RESULTS, machine_info, time_interleaved, write_json
 
 import nucbench
 from nucbench.precision import PrecisionChoice, autocast, choose_precision
@@ -38,13 +38,11 @@ MODES = {
 }
 
 
-def timed_step(backbone: torch.nn.Module, x: torch.Tensor, precision: PrecisionChoice) -> float:
-    """Seconds for one forward and backward pass of `backbone` on `x`."""
-    start = time.perf_counter()
+def forward_backward(backbone: torch.nn.Module, x: torch.Tensor, precision: PrecisionChoice) -> None:
+    """One forward and backward pass of `backbone` on `x` (the sum of A as the loss)."""
     with autocast(precision):
         loss = torch.sigmoid(backbone(x)).float().sum()
     loss.backward()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -62,19 +60,17 @@ def main() -> None:
     for label, (name, params) in BACKBONES.items():
         torch.manual_seed(0)
         images = torch.rand(args.batch_size, 3, args.crop, args.crop)
-        built = {}
+        calls = {}
         for mode, (dtype, channels_last) in MODES.items():
             backbone = nucbench.create("attention-backbone", name, **params).train()
             x = images.clone()
             if channels_last:
                 backbone.to(memory_format=torch.channels_last)
                 x = x.contiguous(memory_format=torch.channels_last)
-            built[mode] = (backbone, x, choose_precision("cpu", dtype, channels_last=channels_last))
-            timed_step(*built[mode])  # warm-up: oneDNN builds its kernels on the first call
-        times: dict[str, list[float]] = {mode: [] for mode in MODES}
-        for _ in range(args.steps):  # interleaved, so background load hits every mode alike
-            for mode, parts in built.items():
-                times[mode].append(timed_step(*parts))
+            precision = choose_precision("cpu", dtype, channels_last=channels_last)
+            calls[mode] = functools.partial(forward_backward, backbone, x, precision)
+        # the warm-up call lets oneDNN build its kernels; the rounds interleave the modes
+        times = {mode: t["wall"] for mode, t in time_interleaved(calls, args.steps).items()}
         seconds = {mode: float(np.median(t)) for mode, t in times.items()}
         fastest = min(seconds, key=seconds.__getitem__)
         base = seconds["fp32 NCHW"]

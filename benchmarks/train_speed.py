@@ -17,11 +17,10 @@ Other processes on the machine inflate wall times; the ratio (interleaved, same 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
-from bench_record import RESULTS, machine_info, write_json
+from bench_record import RESULTS, machine_info, time_interleaved, write_json
 
 import nucbench
 from nucbench.interfaces import RegularizerContext
@@ -137,14 +136,8 @@ def main() -> None:
     args = parser.parse_args()
     info = machine_info()
     built = {name: build(spec, args.batch_size, args.crop) for name, spec in CONFIGS.items()}
-    for step, *_ in built.values():
-        step()  # warm-up
-    times: dict[str, list[float]] = {name: [] for name in CONFIGS}
-    for _ in range(args.steps):  # interleaved, so background load hits both alike
-        for name, (step, *_rest) in built.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
+    timed = time_interleaved({name: step for name, (step, *_) in built.items()}, args.steps)
+    times = {name: t["wall"] for name, t in timed.items()}
     rows = {}
     for name, (_, precision, tflop, f_macs, g_macs) in built.items():
         sec = float(np.median(times[name]))

@@ -147,3 +147,14 @@ def test_ssl_ablations_name_a_cpu_with_the_precision_it_trained_in(monkeypatch):
     resumed = [session("bf16"), session("bf16"), session("fp32")]  # resumed on another CPU
     assert machine_label({"machine": machine, "sessions": resumed}) == "Xeon, bf16+fp32"
     assert machine_label({"machine": machine}) == "Xeon"  # no train.log lines
+
+
+def test_time_interleaved_warms_up_each_call_then_runs_them_in_rounds(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from bench_record import time_interleaved
+
+    order = []
+    times = time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeats=3)
+    assert order == ["a", "b"] + ["a", "b"] * 3  # warm-ups first, not timed; then interleaved rounds
+    assert {name: len(t["wall"]) for name, t in times.items()} == {"a": 3, "b": 3}
+    assert all(s >= 0 for t in times.values() for s in t["wall"] + t["cpu"])
