@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nucbench_scale_ssl.polarity import orient
+
 __all__ = ["DilatedResNet", "DilatedLite", "count_parameters", "macs_per_pixel"]
 
 PAPER_DILATIONS = (1, 2, 3, 5, 10, 20)
@@ -73,6 +75,10 @@ class DilatedResNet(nn.Module):
         One residual block per dilation (default the paper's 1, 2, 3, 5, 10, 20).
     in_channels : int, optional
         Input channels (default 3, RGB).
+    polarity : {None, "hematoxylin"}, optional
+        ``None`` (default, the paper's) keeps the sign the seed gives F. ``"hematoxylin"`` negates
+        the untrained head if F gives the hematoxylin discs of a synthetic H&E probe less
+        confidence than their ground (:mod:`nucbench_scale_ssl.polarity`), label-free.
 
     References
     ----------
@@ -86,7 +92,11 @@ class DilatedResNet(nn.Module):
     """
 
     def __init__(
-        self, width: int = 64, dilations: Sequence[int] = PAPER_DILATIONS, in_channels: int = 3
+        self,
+        width: int = 64,
+        dilations: Sequence[int] = PAPER_DILATIONS,
+        in_channels: int = 3,
+        polarity: str | None = None,
     ) -> None:
         super().__init__()
         self.stem = nn.Sequential(
@@ -96,6 +106,7 @@ class DilatedResNet(nn.Module):
         )
         self.blocks = nn.Sequential(*[_Block(width, int(d)) for d in dilations])
         self.head = nn.Conv2d(width, 1, 1)
+        orient(self, self.head, polarity)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))
@@ -124,6 +135,10 @@ class DilatedLite(nn.Module):
         variant trains faster (``benchmarks/train_speed.py``).
     in_channels : int, optional
         Input channels (default 3).
+    polarity : {None, "hematoxylin"}, optional
+        ``None`` (default, the paper's) keeps the sign the seed gives F. ``"hematoxylin"`` negates
+        the untrained head if F gives the hematoxylin discs of a synthetic H&E probe less
+        confidence than their ground (:mod:`nucbench_scale_ssl.polarity`), label-free.
 
     Examples
     --------
@@ -139,6 +154,7 @@ class DilatedLite(nn.Module):
         stride: int = 2,
         separable: bool = False,
         in_channels: int = 3,
+        polarity: str | None = None,
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
@@ -153,6 +169,7 @@ class DilatedLite(nn.Module):
         block = _SeparableBlock if separable else _Block
         self.blocks = nn.Sequential(*[block(width, d) for d in inner])
         self.head = nn.Conv2d(width, 1, 1)
+        orient(self, self.head, polarity)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.head(self.blocks(self.stem(x)))
