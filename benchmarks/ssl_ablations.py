@@ -53,13 +53,19 @@ def machine_label(curve: dict[str, Any]) -> str:
     """CPU model and the precision its training sessions ran in (``"AMD EPYC, bf16"``).
 
     Two CPUs with the same model name can differ in bf16 instructions and so train in different
-    precisions (``precision: auto``); the precision is read from the sessions' ``train.log`` lines.
+    precisions (``precision: auto``); the precision is read from the sessions' ``train.log`` lines,
+    which ``ssl_curve.py`` stores as dicts (older curves: as the logged text).
     """
     dtypes = []
     for session in curve.get("sessions", []):
-        match = _DTYPE.search(session.get("precision", ""))
-        if match and match.group(1) not in dtypes:
-            dtypes.append(match.group(1))
+        precision = session.get("precision", "")
+        if isinstance(precision, dict):  # ssl_curve.py parses the logged line since 2026-12-07
+            dtype = precision.get("dtype")
+        else:  # curves recorded before keep the line as text
+            match = _DTYPE.search(precision)
+            dtype = match.group(1) if match else None
+        if dtype and dtype not in dtypes:
+            dtypes.append(dtype)
     cpu = curve["machine"]["cpu_model"]
     return f"{cpu}, {'+'.join(dtypes)}" if dtypes else cpu
 

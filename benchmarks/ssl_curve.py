@@ -20,6 +20,7 @@ better epoch. Writes ``benchmarks/results/ssl_curves/<run name>.json`` and ``.md
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import shutil
@@ -41,6 +42,16 @@ COLUMNS = ["epoch", "step", "loss/scale", "val_dice", "val_scale_accuracy", "tra
 _START = re.compile(r"^(\S+ \S+) INFO precision: (.*)$")
 
 
+def parse_precision(text: str) -> dict[str, Any] | str:
+    """The precision dict that ``nucbench train`` logs (``{'device': 'cpu', 'dtype': 'fp32', ...}``),
+    or the line itself where it is not a Python literal of a dict."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, dict) else text
+
+
 def read_curve(run_dir: Path) -> dict[str, Any]:
     """The run's configuration, epochs so far, sessions and time left (no machine or date)."""
     run_dir = Path(run_dir)
@@ -56,7 +67,7 @@ def read_curve(run_dir: Path) -> dict[str, Any]:
         for line in log.read_text().splitlines():
             match = _START.match(line)
             if match:
-                sessions.append({"started": match.group(1), "precision": match.group(2)})
+                sessions.append({"started": match.group(1), "precision": parse_precision(match.group(2))})
     planned = int(config["epochs"])
     seconds = [h["train_seconds"] for h in history]
     best = max(history, key=lambda h: h["val_dice"]) if history else None

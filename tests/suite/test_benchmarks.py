@@ -147,6 +147,30 @@ def test_ssl_ablations_name_a_cpu_with_the_precision_it_trained_in(monkeypatch):
     resumed = [session("bf16"), session("bf16"), session("fp32")]  # resumed on another CPU
     assert machine_label({"machine": machine, "sessions": resumed}) == "Xeon, bf16+fp32"
     assert machine_label({"machine": machine}) == "Xeon"  # no train.log lines
+    parsed = {"started": "x", "precision": {"device": "cpu", "dtype": "bf16", "channels_last": True}}
+    assert machine_label({"machine": machine, "sessions": [parsed, session("fp32")]}) == "Xeon, bf16+fp32"
+
+
+def test_ssl_curve_stores_the_logged_precision_as_a_dict(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_curve import read_curve
+
+    (tmp_path / "config.json").write_text(json.dumps({"name": "m", "seed": 3, "epochs": 2}))
+    epoch = {"epoch": 1, "val_dice": 0.2, "train_seconds": 9.0}
+    (tmp_path / "history.jsonl").write_text(json.dumps(epoch) + "\n")
+    (tmp_path / "train.log").write_text(
+        "2026-12-07 04:10:46,911 INFO precision: {'device': 'cpu', 'dtype': 'fp32', 'channels_last': True}\n"
+        "2026-12-07 05:00:00,000 INFO resumed from x after epoch 1\n"
+        "2026-12-07 05:00:01,000 INFO precision: not a dict\n"
+    )
+    sessions = read_curve(tmp_path)["sessions"]
+    fp32 = {"device": "cpu", "dtype": "fp32", "channels_last": True}
+    assert sessions == [
+        {"started": "2026-12-07 04:10:46,911", "precision": fp32},
+        {"started": "2026-12-07 05:00:01,000", "precision": "not a dict"},
+    ]
 
 
 def test_time_interleaved_warms_up_each_call_then_runs_them_in_rounds(monkeypatch):
