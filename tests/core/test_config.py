@@ -74,3 +74,19 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("name: [unclosed\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_config(bad, SuiteConfig)
+
+
+def test_include_merges_mappings_key_by_key_and_replaces_lists(tmp_path):
+    (tmp_path / "base.yaml").write_text(
+        "name: base\npretext_task: {name: scale-classification}\ntrain_data: {name: monuseg}\n"
+        "backbone: {name: dilated-resnet, params: {width: 64, dilations: [1, 2]}}\n"
+        "regularizers: [{name: sparsity}, {name: smoothness}]\n"
+    )
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        "include: base.yaml\nbackbone: {params: {width: 16}}\nregularizers: [{name: smoothness}]\n"
+    )
+    config = load_config(child, ExperimentConfig)
+    assert config.backbone.name == "dilated-resnet"
+    assert config.backbone.params == {"width": 16, "dilations": [1, 2]}
+    assert [r.name for r in config.regularizers] == ["smoothness"]  # the ablation drops sparsity
