@@ -182,3 +182,42 @@ def test_time_interleaved_warms_up_each_call_then_runs_them_in_rounds(monkeypatc
     assert order == ["a", "b"] + ["a", "b"] * 3  # warm-ups first, not timed; then interleaved rounds
     assert {name: len(t["wall"]) for name, t in times.items()} == {"a": 3, "b": 3}
     assert all(s >= 0 for t in times.values() for s in t["wall"] + t["cpu"])
+
+
+def test_ssl_polarity_pairs_plain_and_oriented_runs_and_reuses_unflipped_seeds(monkeypatch, tmp_path):
+    """A seed the probe leaves alone takes its plain run for both sides; a flipped seed needs its own."""
+    import json
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_polarity import outcomes, probe_contrast, untrained_backbone
+
+    from nucbench.config import ExperimentConfig, load_config
+
+    plain = load_config(BENCHMARKS / "ssl" / "m-faithful-code.yaml", ExperimentConfig)
+    spec = type(plain.backbone)
+    plain = plain.model_copy(update={
+        "backbone": spec(name="dilated-resnet", params={"width": 4, "dilations": [1]}),
+        "pretext_task": spec(name="scale-classification", params={"classifier": "resnet10t"}),
+    })
+    oriented = plain.model_copy(update={
+        "name": "m-faithful-code-oriented",
+        "backbone": spec(name="dilated-resnet", params={**plain.backbone.params, "polarity": "hematoxylin"}),
+    })
+    says = {s: probe_contrast(untrained_backbone(plain, s)) >= 0 for s in range(8)}
+    towards, away = next(s for s in says if says[s]), next(s for s in says if not says[s])
+
+    def curve(run, seed, aji):
+        return {"run": run, "seed": seed, "epochs_done": 1, "best_val_dice_so_far": 0.3, "train_seconds": 1.0,
+                "machine": {"cpu_model": "xeon"},
+                "epochs": [{"epoch": 1, "val_dice": 0.3, "val_attended_fraction": 0.07}],
+                "best_so_far_scored": {"epoch": 1, "test": {"aji": aji, "pq": 0.1}}}
+
+    curves = [curve("m-faithful-code", towards, 0.31), curve(f"m-faithful-code-s{away}", away, 0.02),
+              curve(f"m-faithful-code-oriented-s{away}", away, 0.29)]
+    for i, data in enumerate(curves):
+        (tmp_path / f"{i}.json").write_text(json.dumps(data))
+    rows = [{"seed": towards, "probe_says": "nuclei"}, {"seed": away, "probe_says": "away"}]
+    paired = {p["seed"]: p for p in outcomes(plain, oriented, rows, "xeon", tmp_path)}
+    assert paired[towards]["oriented_is_plain"] and paired[towards]["oriented"]["test"]["aji"] == 0.31
+    assert not paired[away]["oriented_is_plain"]
+    assert (paired[away]["plain"]["test"]["aji"], paired[away]["oriented"]["test"]["aji"]) == (0.02, 0.29)
