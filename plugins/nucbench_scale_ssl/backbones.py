@@ -13,14 +13,16 @@ attention", MICCAI 2020, Fig. 1 (F).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nucbench import InputError
 from nucbench_scale_ssl.polarity import orient
 
-__all__ = ["DilatedResNet", "DilatedLite", "count_parameters", "macs_per_pixel"]
+__all__ = ["DilatedResNet", "DilatedLite", "load_weights", "count_parameters", "macs_per_pixel"]
 
 PAPER_DILATIONS = (1, 2, 3, 5, 10, 20)
 
@@ -75,6 +77,11 @@ class DilatedResNet(nn.Module):
         One residual block per dilation (default the paper's 1, 2, 3, 5, 10, 20).
     in_channels : int, optional
         Input channels (default 3, RGB).
+    pretrained_path : str, optional
+        A LOCAL weights file to start from instead of the random initialisation: a state dict of
+        this backbone with the same parameters, or a ``best.pt`` / ``checkpoint.pt`` of
+        ``nucbench train`` (its F is taken). The random initialisation is still drawn first, so the
+        rest of a seeded run (G, crops) draws the same numbers as without it.
     polarity : {None, "hematoxylin"}, optional
         ``None`` (default, the paper's) keeps the sign the seed gives F. ``"hematoxylin"`` negates
         the untrained head if F gives the hematoxylin discs of a synthetic H&E probe less
@@ -96,6 +103,7 @@ class DilatedResNet(nn.Module):
         width: int = 64,
         dilations: Sequence[int] = PAPER_DILATIONS,
         in_channels: int = 3,
+        pretrained_path: str | None = None,
         polarity: str | None = None,
     ) -> None:
         super().__init__()
@@ -106,6 +114,8 @@ class DilatedResNet(nn.Module):
         )
         self.blocks = nn.Sequential(*[_Block(width, int(d)) for d in dilations])
         self.head = nn.Conv2d(width, 1, 1)
+        if pretrained_path:
+            load_weights(self, pretrained_path)
         orient(self, self.head, polarity)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,6 +145,11 @@ class DilatedLite(nn.Module):
         variant trains faster (``benchmarks/train_speed.py``).
     in_channels : int, optional
         Input channels (default 3).
+    pretrained_path : str, optional
+        A LOCAL weights file to start from instead of the random initialisation: a state dict of
+        this backbone with the same parameters, or a ``best.pt`` / ``checkpoint.pt`` of
+        ``nucbench train`` (its F is taken). The random initialisation is still drawn first, so the
+        rest of a seeded run (G, crops) draws the same numbers as without it.
     polarity : {None, "hematoxylin"}, optional
         ``None`` (default, the paper's) keeps the sign the seed gives F. ``"hematoxylin"`` negates
         the untrained head if F gives the hematoxylin discs of a synthetic H&E probe less
@@ -154,6 +169,7 @@ class DilatedLite(nn.Module):
         stride: int = 2,
         separable: bool = False,
         in_channels: int = 3,
+        pretrained_path: str | None = None,
         polarity: str | None = None,
     ) -> None:
         super().__init__()
@@ -169,6 +185,8 @@ class DilatedLite(nn.Module):
         block = _SeparableBlock if separable else _Block
         self.blocks = nn.Sequential(*[block(width, d) for d in inner])
         self.head = nn.Conv2d(width, 1, 1)
+        if pretrained_path:
+            load_weights(self, pretrained_path)
         orient(self, self.head, polarity)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -176,6 +194,28 @@ class DilatedLite(nn.Module):
         if self.stride != 1:
             a = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return a
+
+
+def load_weights(module: nn.Module, path: str | Path) -> None:
+    """Load a local state dict of `module` from `path` (also F out of a training checkpoint)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"attention backbone: pretrained_path {path}: no such file")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):  # checkpoint.pt: F, G, ...
+        state = {k[len("backbone."):]: v for k, v in state["model"].items() if k.startswith("backbone.")}
+    elif isinstance(state, dict) and isinstance(state.get("state_dict"), dict):  # best.pt
+        state = state["state_dict"]
+    own = module.state_dict()
+    wrong = sorted(set(own) ^ set(state)) + sorted(
+        k for k in own if k in state and own[k].shape != state[k].shape
+    )
+    if wrong:
+        raise InputError(
+            f"attention backbone: pretrained_path {path}: not weights of this backbone "
+            f"({len(wrong)} missing, unexpected or misshapen entries, e.g. {wrong[0]!r})"
+        )
+    module.load_state_dict(state)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -202,3 +202,36 @@ def test_normalized_head_input_makes_masked_pixels_the_mean_colour(full_manager)
     j = task.head_input(images, torch.ones(1, 1, 1, 2))
     expected = (1 - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
     assert torch.allclose(j[0, :, 0, 1], expected)
+
+
+@pytest.mark.parametrize("wrap", ["plain", "best", "checkpoint"])
+def test_backbone_starts_from_a_local_weights_file_and_keeps_the_random_stream(full_manager, tmp_path, wrap):
+    torch.manual_seed(0)
+    source = full_manager.create("attention-backbone", "dilated-resnet", width=4, dilations=[1, 2])
+    state = source.state_dict()
+    saved = {
+        "plain": state,
+        "best": {"backbone": {"name": "dilated-resnet"}, "state_dict": state},
+        "checkpoint": {"model": {**{f"backbone.{k}": v for k, v in state.items()}, "head.w": torch.ones(3)}},
+    }[wrap]
+    torch.save(saved, tmp_path / "f.pt")
+    draws = []
+    for path in (None, str(tmp_path / "f.pt")):
+        torch.manual_seed(1)
+        f = full_manager.create("attention-backbone", "dilated-resnet", width=4, dilations=[1, 2],
+                                pretrained_path=path)
+        draws.append(float(torch.rand(1)))
+    assert all(torch.equal(v, f.state_dict()[k]) for k, v in state.items())  # seed 0's F, not seed 1's
+    assert draws[0] == draws[1]  # G and the crops of seed 1 draw what they would have drawn
+
+
+def test_backbone_weights_of_another_shape_or_no_file_name_the_file(full_manager, tmp_path):
+    from nucbench import InputError
+
+    wide = full_manager.create("attention-backbone", "dilated-resnet", width=8, dilations=[1])
+    torch.save(wide.state_dict(), tmp_path / "w8.pt")
+    with pytest.raises(InputError, match=r"w8.pt: not weights of this backbone"):
+        full_manager.create("attention-backbone", "dilated-resnet", width=4, dilations=[1],
+                            pretrained_path=str(tmp_path / "w8.pt"))
+    with pytest.raises(InputError, match=r"no.pt: no such file"):
+        full_manager.create("attention-backbone", "dilated-lite", pretrained_path=f"{tmp_path}/no.pt")
