@@ -31,19 +31,15 @@ from nucbench_scale_ssl.polarity import probe_contrast
 from ssl_ablations import CURVES, collect
 
 from nucbench.config import ExperimentConfig, load_config
-from nucbench.plugins import get_plugin_manager
-from nucbench.train import resolve_config_paths
+from nucbench.train import build_model, resolve_config_paths
 
 OUT = RESULTS / "ssl_polarity.json"
 INIT = RESULTS / "ssl_init_dice.json"
 
 
 def untrained_backbone(config: ExperimentConfig, seed: int) -> torch.nn.Module:
-    """F of `config` with `seed`, as ``nucbench train`` draws it (the pretext task's G first)."""
-    manager = get_plugin_manager()
-    torch.manual_seed(seed)
-    manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)  # drawn first
-    return manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
+    """F of `config` with `seed`, as ``nucbench train`` draws it."""
+    return build_model(config.model_copy(update={"seed": seed}))[1]
 
 
 def probe_rows(config: ExperimentConfig, rel: str, seeds: list[int]) -> list[dict[str, Any]]:

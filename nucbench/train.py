@@ -57,6 +57,7 @@ __all__ = [
     "pretext_accuracy",
     "initial_validation",
     "load_attention",
+    "build_model",
 ]
 
 log = logging.getLogger("nucbench.train")
@@ -124,11 +125,17 @@ def _config_hash(config: ExperimentConfig) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _build_model(config: ExperimentConfig, manager: Any) -> tuple[Any, Any, list[Any], Any, Any]:
-    """``(task, backbone, regularizers, head, model)``: the plugins of `config`, and the module
-    whose state dict a training checkpoint holds (backbone, head, regularizers with state)."""
+def build_model(config: ExperimentConfig, *, manager: Any = None) -> tuple[Any, Any, list[Any], Any, Any]:
+    """``(task, backbone, regularizers, head, model)``: the plugins of `config`, drawn after
+    ``torch.manual_seed(config.seed)`` in the order :func:`train` draws them (the untrained model of
+    that seed), and the module whose state dict a training checkpoint holds (backbone, head,
+    regularizers with state)."""
     import torch
 
+    from nucbench.plugins import get_plugin_manager
+
+    manager = manager or get_plugin_manager()
+    torch.manual_seed(config.seed)
     task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
     backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
     regularizers = [manager.create("regularizer", r.name, **r.params) for r in config.regularizers]
@@ -304,12 +311,11 @@ def train(
     log.setLevel(logging.INFO)
     tracker: _Tracker | None = None
     try:
-        torch.manual_seed(config.seed)
         precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
         log.info("precision: %s", precision.as_dict())
         device = torch.device(config.device)
 
-        task, backbone, regularizers, head, model = _build_model(config, manager)
+        task, backbone, regularizers, head, model = build_model(config, manager=manager)
         model.to(device)
         if precision.channels_last:
             model.to(memory_format=torch.channels_last)
@@ -603,9 +609,8 @@ def _validation_setup(config: ExperimentConfig, manager: Any) -> _ValidationSetu
     from nucbench.precision import choose_precision
 
     manager = manager or get_plugin_manager()
-    torch.manual_seed(config.seed)
     precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
-    task, backbone, regularizers, head, model = _build_model(config, manager)
+    task, backbone, regularizers, head, model = build_model(config, manager=manager)
     model.eval()
     if precision.channels_last:
         model.to(memory_format=torch.channels_last)
