@@ -15,6 +15,7 @@ from nucbench.errors import (
     NucbenchError,
     RegistrationError,
     UnknownNameError,
+    did_you_mean,
 )
 from nucbench.hookspecs import hookimpl
 from nucbench.interfaces import RegularizerContext
@@ -37,6 +38,7 @@ __all__ = [
     "__version__",
     "atomic_path",
     "create",
+    "did_you_mean",
     "hookimpl",
     "list_entries",
 ]

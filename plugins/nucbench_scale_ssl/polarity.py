@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from nucbench import did_you_mean
+
 __all__ = ["POLARITIES", "hematoxylin_probe", "probe_contrast", "orient_to_hematoxylin", "orient"]
 
 #: Accepted values of the backbones' ``polarity`` parameter (``None``: keep the seed's sign).
@@ -98,11 +100,8 @@ def orient(backbone: nn.Module, head: nn.Conv2d, polarity: str | None) -> None:
     if polarity is None:
         return
     if polarity not in POLARITIES:
-        import difflib
-
-        close = difflib.get_close_matches(str(polarity), POLARITIES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ValueError(
-            f"unknown polarity {polarity!r}: expected None or one of {', '.join(POLARITIES)}{hint}"
+            f"unknown polarity {polarity!r}: expected None or one of {', '.join(POLARITIES)}."
+            + did_you_mean(str(polarity), POLARITIES)
         )
     orient_to_hematoxylin(backbone, head)

@@ -87,7 +87,7 @@ def test_orientation_keeps_the_training_flag_and_the_random_stream(full_manager)
 
 
 def test_unknown_polarity_names_the_value_and_suggests(full_manager):
-    with pytest.raises(ValueError, match=r"'hematoxilin'.*did you mean 'hematoxylin'"):
+    with pytest.raises(ValueError, match=r"'hematoxilin'.*Did you mean 'hematoxylin'"):
         full_manager.create(
             "attention-backbone", "dilated-resnet", width=4, dilations=[1], polarity="hematoxilin"
         )
