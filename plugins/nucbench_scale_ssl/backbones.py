@@ -114,9 +114,7 @@ class DilatedResNet(nn.Module):
         )
         self.blocks = nn.Sequential(*[_Block(width, int(d)) for d in dilations])
         self.head = nn.Conv2d(width, 1, 1)
-        if pretrained_path:
-            load_weights(self, pretrained_path)
-        orient(self, self.head, polarity)
+        _start_from(self, pretrained_path, polarity)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))
@@ -145,15 +143,8 @@ class DilatedLite(nn.Module):
         variant trains faster (``benchmarks/train_speed.py``).
     in_channels : int, optional
         Input channels (default 3).
-    pretrained_path : str, optional
-        A LOCAL weights file to start from instead of the random initialisation: a state dict of
-        this backbone with the same parameters, or a ``best.pt`` / ``checkpoint.pt`` of
-        ``nucbench train`` (its F is taken). The random initialisation is still drawn first, so the
-        rest of a seeded run (G, crops) draws the same numbers as without it.
-    polarity : {None, "hematoxylin"}, optional
-        ``None`` (default, the paper's) keeps the sign the seed gives F. ``"hematoxylin"`` negates
-        the untrained head if F gives the hematoxylin discs of a synthetic H&E probe less
-        confidence than their ground (:mod:`nucbench_scale_ssl.polarity`), label-free.
+    pretrained_path, polarity : optional
+        As for :class:`DilatedResNet`.
 
     Examples
     --------
@@ -185,15 +176,20 @@ class DilatedLite(nn.Module):
         block = _SeparableBlock if separable else _Block
         self.blocks = nn.Sequential(*[block(width, d) for d in inner])
         self.head = nn.Conv2d(width, 1, 1)
-        if pretrained_path:
-            load_weights(self, pretrained_path)
-        orient(self, self.head, polarity)
+        _start_from(self, pretrained_path, polarity)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.head(self.blocks(self.stem(x)))
         if self.stride != 1:
             a = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return a
+
+
+def _start_from(backbone: nn.Module, pretrained_path: str | None, polarity: str | None) -> None:
+    """The backbones' common last step of ``__init__``: load `pretrained_path`, then orient."""
+    if pretrained_path:
+        load_weights(backbone, pretrained_path)
+    orient(backbone, backbone.head, polarity)
 
 
 def load_weights(module: nn.Module, path: str | Path) -> None:
