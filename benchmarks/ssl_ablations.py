@@ -116,19 +116,21 @@ def summarise(
         out.append({
             "config": config,
             "seeds": sorted(by_seed),
-            "val_dice_epoch1": _mean_std([r["val_dice_epoch1"] for r in runs]),
-            "test_aji": _mean_std([r["test"]["aji"] for r in runs]),
-            "test_pq": _mean_std([r["test"]["pq"] for r in runs]),
+            "val_dice_epoch1": mean_std([r["val_dice_epoch1"] for r in runs]),
+            "test_aji": mean_std([r["test"]["aji"] for r in runs]),
+            "test_pq": mean_std([r["test"]["pq"] for r in runs]),
             "seeds_aji_at_least_0.30": sum(r["test"]["aji"] >= 0.30 for r in runs),
         })
     return out
 
 
-def _mean_std(values: list[float]) -> dict[str, float]:
+def mean_std(values: list[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for one value)."""
     return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
 
 
-def _fmt(stat: dict[str, float], n: int) -> str:
+def format_mean_std(stat: dict[str, float], n: int) -> str:
+    """``mean ± std`` of `n` values, or the mean alone for one."""
     return f"{stat['mean']:.3f} ± {stat['std']:.3f}" if n > 1 else f"{stat['mean']:.3f}"
 
 
@@ -162,9 +164,10 @@ def markdown(
     ]
     for s in summary:
         n = len(s["seeds"])
+        stats = " | ".join(format_mean_std(s[key], n) for key in ("val_dice_epoch1", "test_aji", "test_pq"))
         lines.append(
-            f"| {s['config']} | {', '.join(map(str, s['seeds']))} | {_fmt(s['val_dice_epoch1'], n)} | "
-            f"{_fmt(s['test_aji'], n)} | {_fmt(s['test_pq'], n)} | {s['seeds_aji_at_least_0.30']} of {n} |"
+            f"| {s['config']} | {', '.join(map(str, s['seeds']))} | {stats} | "
+            f"{s['seeds_aji_at_least_0.30']} of {n} |"
         )
     return "\n".join(lines) + "\n"
 

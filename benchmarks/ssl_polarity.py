@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 from typing import Any
 
 import torch
 from bench_record import REPO, RESULTS, machine_info, write_json
 from nucbench_scale_ssl.polarity import probe_contrast
-from ssl_ablations import CURVES, collect
+from ssl_ablations import CURVES, collect, format_mean_std, mean_std
 
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.train import build_model, resolve_config_paths
@@ -111,10 +110,8 @@ def _cell(run: dict[str, Any] | None) -> str:
     return f"{run['val_dice_epoch1']:.3f} | {aji} | {run['cpu']}"
 
 
-def _mean_std(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.3f}" if values else "—"
-    return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
+def _summary(values: list[float]) -> str:
+    return format_mean_std(mean_std(values), len(values)) if values else "—"
 
 
 def main() -> None:
@@ -180,8 +177,8 @@ def main() -> None:
         oriented_aji = [p["oriented"]["test"]["aji"] for p in both]
         lines += [
             "",
-            f"Over seeds {', '.join(str(p['seed']) for p in both)}: test AJI {_mean_std(plain_aji)} plain, "
-            f"{_mean_std(oriented_aji)} oriented; seeds with AJI ≥ 0.30: "
+            f"Over seeds {', '.join(str(p['seed']) for p in both)}: test AJI {_summary(plain_aji)} plain, "
+            f"{_summary(oriented_aji)} oriented; seeds with AJI ≥ 0.30: "
             f"{sum(a >= 0.30 for a in plain_aji)} and {sum(a >= 0.30 for a in oriented_aji)} of {len(both)}.",
         ]
     OUT.with_suffix(".md").write_text("\n".join(lines) + "\n")
