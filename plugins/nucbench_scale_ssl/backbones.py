@@ -13,16 +13,15 @@ attention", MICCAI 2020, Fig. 1 (F).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nucbench import InputError
 from nucbench_scale_ssl.polarity import orient
+from nucbench_scale_ssl.weights import load_weights
 
-__all__ = ["DilatedResNet", "DilatedLite", "load_weights", "count_parameters", "macs_per_pixel"]
+__all__ = ["DilatedResNet", "DilatedLite", "count_parameters", "macs_per_pixel"]
 
 PAPER_DILATIONS = (1, 2, 3, 5, 10, 20)
 
@@ -188,30 +187,8 @@ class DilatedLite(nn.Module):
 def _start_from(backbone: nn.Module, pretrained_path: str | None, polarity: str | None) -> None:
     """The backbones' common last step of ``__init__``: load `pretrained_path`, then orient."""
     if pretrained_path:
-        load_weights(backbone, pretrained_path)
+        load_weights(backbone, pretrained_path, owner="attention backbone", part="backbone")
     orient(backbone, backbone.head, polarity)
-
-
-def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load a local state dict of `module` from `path` (also F out of a training checkpoint)."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputError(f"attention backbone: pretrained_path {path}: no such file")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):  # checkpoint.pt: F, G, ...
-        state = {k[len("backbone."):]: v for k, v in state["model"].items() if k.startswith("backbone.")}
-    elif isinstance(state, dict) and isinstance(state.get("state_dict"), dict):  # best.pt
-        state = state["state_dict"]
-    own = module.state_dict()
-    wrong = sorted(set(own) ^ set(state)) + sorted(
-        k for k in own if k in state and own[k].shape != state[k].shape
-    )
-    if wrong:
-        raise InputError(
-            f"attention backbone: pretrained_path {path}: not weights of this backbone "
-            f"({len(wrong)} missing, unexpected or misshapen entries, e.g. {wrong[0]!r})"
-        )
-    module.load_state_dict(state)
 
 
 def count_parameters(module: nn.Module) -> int:

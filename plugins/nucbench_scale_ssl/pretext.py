@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -20,6 +19,7 @@ from torch import nn
 
 from nucbench import InputError
 from nucbench.data.sampling import MultiScaleCropSampler
+from nucbench_scale_ssl.weights import load_weights
 
 __all__ = ["ScaleClassification", "IMAGENET_MEAN", "IMAGENET_STD"]
 
@@ -37,8 +37,10 @@ class ScaleClassification:
         timm model name for G (default ``resnet34``, the paper's), created with
         ``pretrained=False`` and 3 classes: nothing is downloaded.
     pretrained_path : str, optional
-        A LOCAL weights file (state dict) for G; the classification layer is skipped if its shape
-        differs. Default: random initialisation.
+        A LOCAL weights file for G: a state dict of the same classifier (ImageNet weights, or an
+        untrained G saved by ``benchmarks/ssl_untrained.py``) or a training ``checkpoint.pt``. Every
+        entry must fit, except the classification layer, which keeps its random weights where the
+        file's has another number of classes. Default: random initialisation.
     magnifications : sequence of float, optional
         The classes (default 10, 20, 40).
     source_magnification : float, optional
@@ -103,14 +105,13 @@ class ScaleClassification:
         except RuntimeError as exc:  # timm: "Unknown model (x)"
             raise InputError(f"scale-classification: classifier '{self.classifier}': {exc}") from None
         if self.pretrained_path:
-            path = Path(self.pretrained_path).expanduser()
-            if not path.is_file():
-                raise InputError(f"scale-classification: pretrained_path {path}: no such file")
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            state = state.get("state_dict", state) if isinstance(state, dict) else state
-            own = model.state_dict()
-            kept = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-            model.load_state_dict(kept, strict=False)
+            load_weights(
+                model,
+                self.pretrained_path,
+                owner=f"scale-classification: classifier {self.classifier}",
+                part="head",
+                optional=model.pretrained_cfg.get("classifier"),
+            )
         return model
 
     def make_sampler(

@@ -230,8 +230,68 @@ def test_backbone_weights_of_another_shape_or_no_file_name_the_file(full_manager
 
     wide = full_manager.create("attention-backbone", "dilated-resnet", width=8, dilations=[1])
     torch.save(wide.state_dict(), tmp_path / "w8.pt")
-    with pytest.raises(InputError, match=r"w8.pt: not weights of this backbone"):
+    with pytest.raises(InputError, match=r"w8.pt: not weights of this model"):
         full_manager.create("attention-backbone", "dilated-resnet", width=4, dilations=[1],
                             pretrained_path=str(tmp_path / "w8.pt"))
     with pytest.raises(InputError, match=r"no.pt: no such file"):
         full_manager.create("attention-backbone", "dilated-lite", pretrained_path=f"{tmp_path}/no.pt")
+
+
+def scale_task(manager, classifier, pretrained_path):
+    return manager.create(
+        "pretext-task", "scale-classification", classifier=classifier, pretrained_path=pretrained_path
+    )
+
+
+@pytest.mark.parametrize("wrap", ["plain", "checkpoint"])
+def test_classifier_starts_from_a_local_weights_file_and_keeps_the_random_stream(
+    full_manager, tmp_path, wrap
+):
+    task = full_manager.create("pretext-task", "scale-classification", classifier="resnet18")
+    torch.manual_seed(0)
+    state = task.build_head().state_dict()
+    saved = {
+        "plain": state,
+        "checkpoint": {"model": {**{f"head.{k}": v for k, v in state.items()}, "backbone.w": torch.ones(3)}},
+    }[wrap]
+    torch.save(saved, tmp_path / "g.pt")
+    draws = []
+    for path in (None, str(tmp_path / "g.pt")):
+        loaded = scale_task(full_manager, "resnet18", path)
+        torch.manual_seed(1)
+        g = loaded.build_head()
+        draws.append(float(torch.rand(1)))
+    assert all(torch.equal(v, g.state_dict()[k]) for k, v in state.items())  # seed 0's G, not seed 1's
+    assert draws[0] == draws[1]
+
+
+def test_classifier_takes_imagenet_weights_except_its_classification_layer(full_manager, tmp_path):
+    import timm
+
+    imagenet = timm.create_model("resnet18", num_classes=1000).state_dict()
+    torch.save(imagenet, tmp_path / "imagenet.pt")
+    heads = []
+    for path in (None, str(tmp_path / "imagenet.pt")):
+        task = scale_task(full_manager, "resnet18", path)
+        torch.manual_seed(2)
+        heads.append(task.build_head().state_dict())
+    random, started = heads
+    assert torch.equal(started["layer4.1.conv2.weight"], imagenet["layer4.1.conv2.weight"])
+    assert not torch.equal(started["layer4.1.conv2.weight"], random["layer4.1.conv2.weight"])
+    assert started["fc.weight"].shape == (3, 512)  # 3 scale classes, not ImageNet's 1000
+    assert torch.equal(started["fc.weight"], random["fc.weight"])  # kept its random initialisation
+
+
+def test_classifier_weights_of_another_model_or_no_weights_name_the_file(full_manager, tmp_path):
+    import timm
+
+    from nucbench import InputError
+
+    torch.save(timm.create_model("resnet18", num_classes=3).state_dict(), tmp_path / "r18.pt")
+    (tmp_path / "notes.pt").write_text("not weights")
+    task = scale_task(full_manager, "resnet34", str(tmp_path / "r18.pt"))
+    with pytest.raises(InputError, match=r"resnet34: pretrained_path .*r18.pt: not weights of this"):
+        task.build_head()
+    task = scale_task(full_manager, "resnet18", str(tmp_path / "notes.pt"))
+    with pytest.raises(InputError, match=r"notes.pt: not a weights file"):
+        task.build_head()

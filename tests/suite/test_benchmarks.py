@@ -221,3 +221,47 @@ def test_ssl_polarity_pairs_plain_and_oriented_runs_and_reuses_unflipped_seeds(m
     assert paired[towards]["oriented_is_plain"] and paired[towards]["oriented"]["test"]["aji"] == 0.31
     assert not paired[away]["oriented_is_plain"]
     assert (paired[away]["plain"]["test"]["aji"], paired[away]["oriented"]["test"]["aji"]) == (0.02, 0.29)
+
+
+def test_ssl_untrained_parts_start_another_seeds_run(monkeypatch, tmp_path):
+    """F of one seed and G of another, saved untrained, are exactly what a third seed's run starts from."""
+    import torch
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_untrained import untrained_state
+
+    from nucbench.config import ExperimentConfig, load_config
+    from nucbench.train import build_model
+
+    base = load_config(BENCHMARKS / "ssl" / "m-faithful-code.yaml", ExperimentConfig)
+    spec = type(base.backbone)
+    tiny = base.model_copy(update={
+        "backbone": spec(name="dilated-resnet", params={"width": 4, "dilations": [1]}),
+        "pretext_task": spec(name="scale-classification", params={"classifier": "resnet10t"}),
+    })
+    f0, g1 = untrained_state(tiny, 0, "f"), untrained_state(tiny, 1, "g")
+    assert not torch.equal(f0["head.weight"], untrained_state(tiny, 1, "f")["head.weight"])
+    torch.save(f0, tmp_path / "f0.pt")
+    torch.save(g1, tmp_path / "g1.pt")
+    mixed = tiny.model_copy(update={
+        "seed": 2,
+        "backbone": spec(name="dilated-resnet",
+                         params={**tiny.backbone.params, "pretrained_path": str(tmp_path / "f0.pt")}),
+        "pretext_task": spec(name="scale-classification",
+                             params={"classifier": "resnet10t", "pretrained_path": str(tmp_path / "g1.pt")}),
+    })
+    _, f, _, g, _ = build_model(mixed)
+    assert all(torch.equal(v, f.state_dict()[k]) for k, v in f0.items())
+    assert all(torch.equal(v, g.state_dict()[k]) for k, v in g1.items())
+
+
+def test_the_mirror_config_is_seed_0s_run_with_seed_1s_untrained_g():
+    from nucbench.config import ExperimentConfig, load_config
+
+    plain = load_config(BENCHMARKS / "ssl" / "m-faithful-code.yaml", ExperimentConfig)
+    mirror = load_config(BENCHMARKS / "ssl" / "m-faithful-code-g1s0.yaml", ExperimentConfig)
+    assert mirror.seed == plain.seed == 0
+    params = dict(mirror.pretext_task.params)
+    assert params.pop("pretrained_path") == "runs/untrained/m-faithful-code-g-seed1.pt"
+    assert params == plain.pretext_task.params
+    assert mirror.backbone == plain.backbone and mirror.regularizers == plain.regularizers
