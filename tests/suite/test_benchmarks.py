@@ -255,13 +255,23 @@ def test_ssl_untrained_parts_start_another_seeds_run(monkeypatch, tmp_path):
     assert all(torch.equal(v, g.state_dict()[k]) for k, v in g1.items())
 
 
-def test_the_mirror_config_is_seed_0s_run_with_seed_1s_untrained_g():
+UNTRAINED = "runs/untrained/m-faithful-code-{}.pt"
+
+
+@pytest.mark.parametrize(("name", "seed", "f", "g"), [
+    ("m-faithful-code-f0s1", 1, "f-seed0", None),
+    ("m-faithful-code-g1s0", 0, None, "g-seed1"),
+    ("m-faithful-code-fg0s1", 1, "f-seed0", "g-seed0"),
+])
+def test_the_seed_part_configs_differ_from_the_faithful_run_only_in_seed_and_start(name, seed, f, g):
     from nucbench.config import ExperimentConfig, load_config
 
     plain = load_config(BENCHMARKS / "ssl" / "m-faithful-code.yaml", ExperimentConfig)
-    mirror = load_config(BENCHMARKS / "ssl" / "m-faithful-code-g1s0.yaml", ExperimentConfig)
-    assert mirror.seed == plain.seed == 0
-    params = dict(mirror.pretext_task.params)
-    assert params.pop("pretrained_path") == "runs/untrained/m-faithful-code-g-seed1.pt"
-    assert params == plain.pretext_task.params
-    assert mirror.backbone == plain.backbone and mirror.regularizers == plain.regularizers
+    mixed = load_config(BENCHMARKS / "ssl" / f"{name}.yaml", ExperimentConfig)
+    assert (mixed.name, mixed.seed) == (name, seed)
+    parts = ((mixed.backbone, plain.backbone, f), (mixed.pretext_task, plain.pretext_task, g))
+    for spec, base, start in parts:
+        params = dict(spec.params)
+        assert params.pop("pretrained_path", None) == (start and UNTRAINED.format(start))
+        assert params == base.params
+    assert mixed.regularizers == plain.regularizers and mixed.epochs == plain.epochs
