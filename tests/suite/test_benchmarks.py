@@ -184,6 +184,18 @@ def test_time_interleaved_warms_up_each_call_then_runs_them_in_rounds(monkeypatc
     assert all(s >= 0 for t in times.values() for s in t["wall"] + t["cpu"])
 
 
+def tiny_faithful():
+    """m-faithful-code with a 4-channel F and a small G: the same plugins, cheap to build."""
+    from nucbench.config import ExperimentConfig, load_config
+
+    plain = load_config(BENCHMARKS / "ssl" / "m-faithful-code.yaml", ExperimentConfig)
+    spec = type(plain.backbone)
+    return plain.model_copy(update={
+        "backbone": spec(name="dilated-resnet", params={"width": 4, "dilations": [1]}),
+        "pretext_task": spec(name="scale-classification", params={"classifier": "resnet10t"}),
+    })
+
+
 def test_ssl_polarity_pairs_plain_and_oriented_runs_and_reuses_unflipped_seeds(monkeypatch, tmp_path):
     """A seed the probe leaves alone takes its plain run for both sides; a flipped seed needs its own."""
     import json
@@ -191,14 +203,9 @@ def test_ssl_polarity_pairs_plain_and_oriented_runs_and_reuses_unflipped_seeds(m
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     from ssl_polarity import outcomes, probe_contrast, untrained_backbone
 
-    from nucbench.config import ExperimentConfig, load_config
 
-    plain = load_config(BENCHMARKS / "ssl" / "m-faithful-code.yaml", ExperimentConfig)
+    plain = tiny_faithful()
     spec = type(plain.backbone)
-    plain = plain.model_copy(update={
-        "backbone": spec(name="dilated-resnet", params={"width": 4, "dilations": [1]}),
-        "pretext_task": spec(name="scale-classification", params={"classifier": "resnet10t"}),
-    })
     oriented = plain.model_copy(update={
         "name": "m-faithful-code-oriented",
         "backbone": spec(name="dilated-resnet", params={**plain.backbone.params, "polarity": "hematoxylin"}),
@@ -230,15 +237,10 @@ def test_ssl_untrained_parts_start_another_seeds_run(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     from ssl_untrained import untrained_state
 
-    from nucbench.config import ExperimentConfig, load_config
     from nucbench.train import build_model
 
-    base = load_config(BENCHMARKS / "ssl" / "m-faithful-code.yaml", ExperimentConfig)
-    spec = type(base.backbone)
-    tiny = base.model_copy(update={
-        "backbone": spec(name="dilated-resnet", params={"width": 4, "dilations": [1]}),
-        "pretext_task": spec(name="scale-classification", params={"classifier": "resnet10t"}),
-    })
+    tiny = tiny_faithful()
+    spec = type(tiny.backbone)
     f0, g1 = untrained_state(tiny, 0, "f"), untrained_state(tiny, 1, "g")
     assert not torch.equal(f0["head.weight"], untrained_state(tiny, 1, "f")["head.weight"])
     torch.save(f0, tmp_path / "f0.pt")
