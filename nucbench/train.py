@@ -515,7 +515,7 @@ def _best_state(
         }
     return {
         "format": CHECKPOINT_FORMAT,
-        "backbone": {"name": config.backbone.name, "params": dict(config.backbone.params)},
+        "backbone": {"name": config.backbone.name, "params": _rebuild_params(config.backbone.params)},
         "state_dict": {k: v.detach().clone().contiguous() for k, v in backbone.state_dict().items()},
         "activation": activation,
         "stain_normalize": config.stain_normalize,
@@ -730,6 +730,15 @@ def tune_post_processor(
     return chosen
 
 
+def _rebuild_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` of a module whose trained weights are loaded next, without ``pretrained_path``.
+
+    ``pretrained_path`` (the plugins' convention for a starting weights file) only chooses where
+    training starts; a ``best.pt`` holds the trained weights, so it must load where that file is not.
+    """
+    return {k: v for k, v in params.items() if k != "pretrained_path"}
+
+
 def load_attention(state: Mapping[str, Any], *, manager: Any = None):
     """Rebuild ``(backbone, activation)`` in eval mode from a ``best.pt`` state.
 
@@ -742,7 +751,7 @@ def load_attention(state: Mapping[str, Any], *, manager: Any = None):
 
     manager = manager or get_plugin_manager()
     spec = state["backbone"]
-    backbone = manager.create("attention-backbone", spec["name"], **spec["params"])
+    backbone = manager.create("attention-backbone", spec["name"], **_rebuild_params(spec["params"]))
     backbone.load_state_dict(state["state_dict"])
     backbone.eval()
     act = state.get("activation")

@@ -146,6 +146,24 @@ def test_segmenter_loads_a_trained_checkpoint_and_segments_any_size(runs):
     assert attention.min() >= 0.0 and attention.max() <= 1.0
 
 
+def test_a_run_started_from_a_weights_file_loads_without_it(tmp_path):
+    """best.pt holds the trained F: the file training started from is not needed to load it."""
+    from nucbench.plugins import get_plugin_manager
+    from nucbench.train import load_attention
+
+    params = tiny_config()["backbone"]["params"]
+    start = tmp_path / "start.pt"
+    untrained = get_plugin_manager().create("attention-backbone", "dilated-lite", **params)
+    torch.save(untrained.state_dict(), start)
+    backbone = {"name": "dilated-lite", "params": {**params, "pretrained_path": str(start)}}
+    assert _train(_write(tmp_path, "exp.yaml", epochs=1, backbone=backbone)) == 0
+    start.unlink()
+    best = torch.load(tmp_path / "runs/tiny/best.pt", weights_only=True)
+    assert best["backbone"]["params"] == params
+    f, _ = load_attention(best)
+    assert all(torch.equal(v, f.state_dict()[k]) for k, v in best["state_dict"].items())
+
+
 def test_segmenter_reports_a_missing_checkpoint(tmp_path):
     from nucbench import InputError
     from nucbench.plugins import get_plugin_manager
