@@ -277,3 +277,27 @@ def test_the_seed_part_configs_differ_from_the_faithful_run_only_in_seed_and_sta
         assert params.pop("pretrained_path", None) == (start and UNTRAINED.format(start))
         assert params == base.params
     assert mixed.regularizers == plain.regularizers and mixed.epochs == plain.epochs
+
+
+def test_ssl_seed_parts_reads_where_each_part_of_a_run_came_from(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_seed_parts import row, start_seed
+
+    assert start_seed({}, 3) == 3
+    assert start_seed({"pretrained_path": "runs/untrained/m-faithful-code-g-seed1.pt"}, 0) == 1
+    with pytest.raises(ValueError, match="weights.pt: no seed in its name"):
+        start_seed({"pretrained_path": "weights.pt"}, 0)
+    curve = {"run": "m-faithful-code-g1s0", "seed": 0, "machine": {"cpu_model": "xeon"},
+             "epochs": [{"val_dice": 0.1, "train_seconds": 600.0}],
+             "best_so_far_scored": {"test": {"aji": 0.05, "pq": 0.01}}}
+    (tmp_path / "c.json").write_text(json.dumps(curve))
+    monkeypatch.setattr("ssl_seed_parts.REPO", tmp_path)
+    diagnosis = {"mean": {"dice_top7": 0.06, "dice_bottom7_inverted": 0.25}}
+    got = row("m-faithful-code-g1s0.yaml", tmp_path / "c.json", diagnosis)
+    assert (got["f_seed"], got["g_seed"], got["crop_seed"], got["attends"]) == (0, 1, 0, "inverted")
+    curve["run"] = "m-faithful-code-f0s1"
+    (tmp_path / "c.json").write_text(json.dumps(curve))
+    with pytest.raises(ValueError, match="is not m-faithful-code-g1s0.yaml"):
+        row("m-faithful-code-g1s0.yaml", tmp_path / "c.json", None)
