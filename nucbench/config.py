@@ -71,9 +71,12 @@ class ExperimentConfig(StrictModel):
 
     ``output_dir`` is relative to the YAML file's folder; the run writes to ``output_dir/name``.
     ``tuning`` is the grid of post-processor parameters tried on the validation tiles after
-    training (mean AJI); ``held_out_batches`` batches of validation crops give the held-out
-    pretext accuracy each epoch. ``tracking: {name: mlflow, params: {uri, experiment}}`` logs
-    parameters, metrics and the best checkpoint to MLflow.
+    training (mean AJI); with ``tune_polarity`` the grid is also tried on the attention of the
+    negated confidence (an F that lights up everything but the nuclei: its least confident pixels
+    become the attended ones) and the sign with the higher validation AJI is kept.
+    ``held_out_batches`` batches of validation crops give the held-out pretext accuracy each
+    epoch. ``tracking: {name: mlflow, params: {uri, experiment}}`` logs parameters, metrics and
+    the best checkpoint to MLflow.
     """
 
     name: str = "experiment"
@@ -85,6 +88,7 @@ class ExperimentConfig(StrictModel):
     val_data: ComponentSpec | None = ComponentSpec(name="monuseg", params={"split": "val"})
     post_processor: ComponentSpec = ComponentSpec(name="watershed")
     tuning: dict[str, list[Any]] = Field(default_factory=dict)
+    tune_polarity: bool = False
     optimizer: OptimizerConfig = OptimizerConfig()
     epochs: int = Field(30, ge=1)
     steps_per_epoch: int = Field(100, ge=1)

@@ -64,7 +64,7 @@ log = logging.getLogger("nucbench.train")
 
 CHECKPOINT_FORMAT = 1
 # Fields that may change between an interrupted run and its resumption.
-_RESUMABLE_FIELDS = {"epochs", "tracking", "output_dir", "tuning"}
+_RESUMABLE_FIELDS = {"epochs", "tracking", "output_dir", "tuning", "tune_polarity"}
 
 
 class TrainingDiverged(NucbenchError):
@@ -690,8 +690,13 @@ def tune_post_processor(
     """Grid-search the post-processor's parameters on the validation tiles (mean AJI); store them in best.pt.
 
     The grid is ``config.tuning`` (parameter → list of values) over the base
-    ``config.post_processor.params``; an empty grid scores the base parameters only.
-    Writes ``tuning.json`` beside the checkpoint and returns ``{"name", "params", "val_aji"}``.
+    ``config.post_processor.params``; an empty grid scores the base parameters only. With
+    ``config.tune_polarity`` every grid point is also scored on the attention of the negated
+    confidence, and the winning sign is stored as ``confidence_sign`` (1 or -1), which
+    :func:`load_attention` applies. The scale task does not fix which side of the nuclei an F
+    lights up; validation, like every other post-processing choice, does.
+    Writes ``tuning.json`` beside the checkpoint and returns
+    ``{"name", "params", "confidence_sign", "val_aji"}``.
     """
     import torch
     from tqdm.auto import tqdm
@@ -701,9 +706,12 @@ def tune_post_processor(
 
     manager = manager or get_plugin_manager()
     state = torch.load(best_path, map_location="cpu", weights_only=True)
-    backbone, activation = load_attention(state, manager=manager)
+    backbone, activation = load_attention({**state, "confidence_sign": 1}, manager=manager)
     precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
-    maps = _attention_maps(backbone, activation, val_images, precision)
+    signs = (1, -1) if config.tune_polarity else (int(state.get("confidence_sign", 1)),)
+    maps = {
+        sign: _attention_maps(backbone, _signed(activation, sign), val_images, precision) for sign in signs
+    }
     dataset = manager.create("dataset", config.val_data.name, **config.val_data.params)
     truths = [dataset[i].labels for i in range(len(dataset))]
     aji = manager.create("metric", "aji")
@@ -712,15 +720,17 @@ def tune_post_processor(
         dict(zip(keys, values, strict=True))
         for values in itertools.product(*(config.tuning[k] for k in keys))
     ]
+    candidates = [(sign, overrides) for sign in signs for overrides in grid or [{}]]
     results = []
-    for overrides in tqdm(grid or [{}], desc="tuning post-processing", disable=not progress, leave=False):
+    for sign, overrides in tqdm(candidates, desc="tuning post-processing", disable=not progress, leave=False):
         params = {**config.post_processor.params, **overrides}
         post = manager.create("post-processor", config.post_processor.name, **params)
-        scores = [float(aji(t, post(m))) for m, t in zip(maps, truths, strict=True)]
-        results.append({"params": params, "val_aji": float(np.mean(scores))})
+        scores = [float(aji(t, post(m))) for m, t in zip(maps[sign], truths, strict=True)]
+        results.append({"params": params, "confidence_sign": sign, "val_aji": float(np.mean(scores))})
     best = max(results, key=lambda r: r["val_aji"])
-    chosen = {"name": config.post_processor.name, "params": best["params"], "val_aji": best["val_aji"]}
+    chosen = {"name": config.post_processor.name, **best}
     state["post_processor"] = {"name": chosen["name"], "params": chosen["params"]}
+    state["confidence_sign"] = chosen["confidence_sign"]
     state["val_aji"] = chosen["val_aji"]
     atomic_save(state, best_path)
     _atomic_write_text(
@@ -728,6 +738,13 @@ def tune_post_processor(
     )
     log.info("post-processing tuned on %d validation tiles: %s", len(val_images), json.dumps(chosen))
     return chosen
+
+
+def _signed(activation: Any, sign: int) -> Any:
+    """`activation` of the confidence times `sign` (-1: an inverted F's attention)."""
+    if sign == 1:
+        return activation
+    return lambda confidence: activation(-confidence)
 
 
 def _rebuild_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -743,7 +760,8 @@ def load_attention(state: Mapping[str, Any], *, manager: Any = None):
     """Rebuild ``(backbone, activation)`` in eval mode from a ``best.pt`` state.
 
     ``activation(confidence) -> A`` uses the checkpointed activation regularizer (e.g. sparsity
-    with its EMA of τ), else the plain sigmoid.
+    with its EMA of τ), else the plain sigmoid, applied to the confidence times the state's
+    ``confidence_sign`` (1 where absent; -1 where tuning chose an inverted F's least confident pixels).
     """
     import torch
 
@@ -769,4 +787,4 @@ def load_attention(state: Mapping[str, Any], *, manager: Any = None):
         def activation(confidence: torch.Tensor) -> torch.Tensor:
             return torch.sigmoid(confidence)
 
-    return backbone, activation
+    return backbone, _signed(activation, int(state.get("confidence_sign", 1)))

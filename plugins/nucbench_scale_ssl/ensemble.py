@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["combine", "member"]
 
 #: What an ensemble keeps of each member's ``best.pt``: the model and where it came from.
-_MEMBER_KEYS = ("backbone", "state_dict", "activation", "experiment", "epoch", "val_dice")
+_MEMBER_KEYS = ("backbone", "state_dict", "activation", "confidence_sign", "experiment", "epoch", "val_dice")
 
 
 def combine(states: Sequence[Mapping[str, Any]], *, names: Sequence[str] | None = None) -> dict[str, Any]:

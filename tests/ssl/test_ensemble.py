@@ -84,3 +84,19 @@ def test_segmenter_takes_tta_from_the_checkpoint_unless_given(tmp_path):
     assert nucbench.create("segmenter", "scale-ssl", checkpoint=str(path)).tta is True
     assert nucbench.create("segmenter", "scale-ssl", checkpoint=str(path), tta=False).tta is False
     assert nucbench.create("segmenter", "scale-ssl").tta is False  # the shipped model: no TTA
+
+
+def test_each_member_applies_its_own_confidence_sign(tmp_path):
+    """An F with its last layer negated and ``confidence_sign: -1`` attends what the original does,
+    alone and as an ensemble member (`combine` keeps each member's sign)."""
+    state = _shipped_state()
+    negated = {k: -v if k.startswith("head.") else v for k, v in state["state_dict"].items()}
+    inverted = {**state, "state_dict": negated, "confidence_sign": -1}
+    unsigned = {**state, "state_dict": negated}
+    paths = [atomic_save(s, tmp_path / f"{i}.pt") for i, s in enumerate((state, inverted, unsigned))]
+    ensemble = atomic_save(combine([inverted, unsigned]), tmp_path / "ens.pt")
+    maps = [nucbench.create("segmenter", "scale-ssl", checkpoint=str(p), scale=1.0).attention(_image())
+            for p in (*paths, ensemble)]
+    assert np.allclose(maps[1], maps[0], atol=1e-6)
+    assert np.abs(maps[2] - maps[0]).max() > 0.1  # without the sign it is the inverted map
+    assert np.allclose(maps[3], (maps[1] + maps[2]) / 2, atol=1e-5)

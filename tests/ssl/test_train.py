@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
+from pathlib import Path
 
 import pytest
 import torch
+from nucbench_scale_ssl.ensemble import member
 
 from nucbench.cli import main
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.plugins import PluginManager, reset_plugin_manager
-from nucbench.train import TrainingDiverged, pretext_accuracy, resolve_config_paths, train
+from nucbench.train import (
+    TrainingDiverged,
+    atomic_save,
+    load_attention,
+    pretext_accuracy,
+    resolve_config_paths,
+    train,
+    tune_post_processor,
+)
 
 from .conftest import AREA_PRIOR, TINY_PLUGIN, tiny_config
+
+SHIPPED = Path(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"))
 
 
 def _train(config_path, *extra: str) -> int:
@@ -82,6 +95,52 @@ def test_pretext_accuracy_of_a_checkpoint_is_its_epochs_record(runs):
     accuracy = pretext_accuracy(config, runs / "runs/full/checkpoint.pt", manager=manager)
     assert accuracy == record["val_scale_accuracy"]
     assert accuracy in {i / 6 for i in range(7)}  # one held-out batch of 6 crops
+
+
+def test_tune_polarity_scores_both_signs_and_an_inverted_f_gets_the_opposite_one(runs, tmp_path):
+    """F with its last layer negated gives every grid point, at the opposite sign, exactly the
+    validation AJI the original F gives; the chosen sign is stored and applied when loading.
+
+    F is a shipped model's (it finds the synthetic tiles' purple discs), not the tiny run's.
+    """
+    manager = PluginManager()
+    manager.load_file(TINY_PLUGIN)
+    path = runs / "full.yaml"
+    config = resolve_config_paths(load_config(path, ExperimentConfig), path)
+    config = config.model_copy(update={"tune_polarity": True})
+    dataset = manager.create("dataset", config.val_data.name, **config.val_data.params)
+    images = [dataset[i].image for i in range(len(dataset))]
+    state = member(torch.load(SHIPPED, map_location="cpu", weights_only=True), 0)
+    negated = {k: -v if k.startswith("head.") else v for k, v in state["state_dict"].items()}
+    plain = atomic_save(state, tmp_path / "plain" / "best.pt")
+    inverted = atomic_save({**state, "state_dict": negated}, tmp_path / "inverted" / "best.pt")
+    chosen = [
+        tune_post_processor(p, config, images, manager=manager, progress=False) for p in (plain, inverted)
+    ]
+
+    grids = [json.loads((p.parent / "tuning.json").read_text())["grid"] for p in (plain, inverted)]
+    assert len(grids[0]) == 4  # 2 thresholds x 2 signs
+    score = {(r["confidence_sign"], r["params"]["threshold"]): r["val_aji"] for r in grids[0]}
+    for r in grids[1]:
+        assert r["val_aji"] == score[(-r["confidence_sign"], r["params"]["threshold"])]
+    assert chosen[1]["val_aji"] == chosen[0]["val_aji"] == max(score.values())
+    assert sorted(score.values())[-2] < max(score.values())  # one best grid point: no tie to break
+    assert chosen[1]["confidence_sign"] == -chosen[0]["confidence_sign"]
+    x = torch.rand(1, 3, 48, 48)
+    with torch.no_grad():
+        attention = []
+        for p, c in zip((plain, inverted), chosen, strict=True):
+            saved = torch.load(p, weights_only=True)
+            assert saved["confidence_sign"] == c["confidence_sign"]
+            backbone, activation = load_attention(saved, manager=manager)
+            attention.append(activation(backbone(x)))
+    torch.testing.assert_close(attention[0], attention[1])
+
+
+def test_without_tune_polarity_only_the_trained_sign_is_tuned(runs):
+    grid = json.loads((runs / "runs/full/tuning.json").read_text())["grid"]
+    assert {r["confidence_sign"] for r in grid} == {1}
+    assert torch.load(runs / "runs/full/best.pt", weights_only=True)["confidence_sign"] == 1
 
 
 def test_existing_run_without_resume_is_an_error(runs, capsys):

@@ -301,3 +301,33 @@ def test_ssl_seed_parts_reads_where_each_part_of_a_run_came_from(monkeypatch, tm
     (tmp_path / "c.json").write_text(json.dumps(curve))
     with pytest.raises(ValueError, match="is not m-faithful-code-g1s0.yaml"):
         row("m-faithful-code-g1s0.yaml", tmp_path / "c.json", None)
+
+
+def test_ssl_sign_tuning_reads_the_trained_fs_own_sign_and_tables_both(monkeypatch, tmp_path):
+    from importlib import resources
+
+    import torch
+    from nucbench_scale_ssl.ensemble import member
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_sign_tuning import probe_reading, table
+
+    from nucbench.train import atomic_save
+
+    shipped = Path(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"))
+    state = member(torch.load(shipped, map_location="cpu", weights_only=True), 0)
+    negated = {k: -v if k.startswith("head.") else v for k, v in state["state_dict"].items()}
+    plain = probe_reading(atomic_save(state, tmp_path / "plain.pt"))
+    # the stored sign is what tuning chose; the probe reads F itself
+    flipped = probe_reading(atomic_save({**state, "state_dict": negated, "confidence_sign": -1},
+                                        tmp_path / "flipped.pt"))
+    assert plain > 0.5 and flipped == pytest.approx(-plain)
+
+    scored = lambda sign, val, test: {"post_processor": {"confidence_sign": sign, "val_aji": val},  # noqa: E731
+                                      "test": {"aji": test, "pq": test / 4}}
+    row = {"run": "m-faithful-code-s1", "seed": 1, "best_epoch": 1, "val_dice": 0.064, "probe_contrast": -1.5,
+           "trained_sign": scored(1, 0.02, 0.0285), "tuned_sign": scored(-1, 0.11, 0.1234),
+           "sessions": [{"precision": {"dtype": "fp32"}}], "machine": {"cpu_model": "xeon"}}
+    lines = table([row]).splitlines()
+    assert lines[2] == ("| `m-faithful-code-s1` | 1 | 1 | 0.064 | -1.50 | -1 | 0.0200 / 0.1100 "
+                        "| 0.0285 / 0.1234 | 0.0071 / 0.0308 | xeon, fp32 |")
