@@ -36,6 +36,7 @@ from ssl_reproduce import step_tflop
 
 from nucbench import atomic_path
 from nucbench.config import ExperimentConfig
+from nucbench.train import selection_dice
 
 OUT_DIR = RESULTS / "ssl_curves"
 COLUMNS = ["epoch", "step", "loss/scale", "val_dice", "val_scale_accuracy", "train_seconds"]
@@ -70,7 +71,7 @@ def read_curve(run_dir: Path) -> dict[str, Any]:
                 sessions.append({"started": match.group(1), "precision": parse_precision(match.group(2))})
     planned = int(config["epochs"])
     seconds = [h["train_seconds"] for h in history]
-    best = max(history, key=lambda h: h["val_dice"]) if history else None
+    best = max(history, key=selection_dice) if history else None
     remaining = planned - len(history)
     return {
         "run": config["name"],

@@ -73,7 +73,9 @@ class ExperimentConfig(StrictModel):
     ``tuning`` is the grid of post-processor parameters tried on the validation tiles after
     training (mean AJI); with ``tune_polarity`` the grid is also tried on the attention of the
     negated confidence (an F that lights up everything but the nuclei: its least confident pixels
-    become the attended ones) and the sign with the higher validation AJI is kept.
+    become the attended ones) and the sign with the higher validation AJI is kept; each epoch
+    then also records the validation Dice of that negated attention, and the best epoch is the
+    one with the higher of the two Dices.
     ``held_out_batches`` batches of validation crops give the held-out pretext accuracy each
     epoch. ``tracking: {name: mlflow, params: {uri, experiment}}`` logs parameters, metrics and
     the best checkpoint to MLflow.

@@ -54,6 +54,7 @@ __all__ = [
     "build_attention",
     "resolve_config_paths",
     "tune_post_processor",
+    "selection_dice",
     "pretext_accuracy",
     "initial_validation",
     "load_attention",
@@ -64,7 +65,7 @@ log = logging.getLogger("nucbench.train")
 
 CHECKPOINT_FORMAT = 1
 # Fields that may change between an interrupted run and its resumption.
-_RESUMABLE_FIELDS = {"epochs", "tracking", "output_dir", "tuning", "tune_polarity"}
+_RESUMABLE_FIELDS = {"epochs", "tracking", "output_dir", "tuning"}
 
 
 class TrainingDiverged(NucbenchError):
@@ -438,13 +439,18 @@ def train(
                     np.mean([dice(m > 0.5, t) for m, t in zip(maps, val_masks, strict=True)])
                 )
                 record["val_attended_fraction"] = float(np.mean([(m > 0.5).mean() for m in maps]))
+                if config.tune_polarity:
+                    negated = _attention_maps(backbone, _signed(activation, -1), val_images, precision)
+                    record["val_dice_negated"] = float(
+                        np.mean([dice(m > 0.5, t) for m, t in zip(negated, val_masks, strict=True)])
+                    )
                 if config.held_out_batches:
                     record["val_scale_accuracy"] = _held_out_accuracy(
                         task, backbone, head, activator, val_images, config, precision
                     )
                 model.train()
-            if val_images and record["val_dice"] > best["dice"]:
-                best = {"epoch": epoch + 1, "dice": record["val_dice"]}
+            if val_images and selection_dice(record) > best["dice"]:
+                best = {"epoch": epoch + 1, "dice": selection_dice(record)}
                 atomic_save(_best_state(config, backbone, activator, regularizers, record), best_path)
             elif not val_images:
                 best = {"epoch": epoch + 1, "dice": float("nan")}
@@ -738,6 +744,12 @@ def tune_post_processor(
     )
     log.info("post-processing tuned on %d validation tiles: %s", len(val_images), json.dumps(chosen))
     return chosen
+
+
+def selection_dice(record: Mapping[str, Any]) -> float:
+    """The validation Dice an epoch is selected by: of A, or with ``tune_polarity`` of A or of the
+    negated confidence's A, whichever is higher (the sign itself is chosen by tuning afterwards)."""
+    return max(record["val_dice"], record.get("val_dice_negated", float("-inf")))
 
 
 def _signed(activation: Any, sign: int) -> Any:

@@ -19,6 +19,7 @@ from nucbench.train import (
     load_attention,
     pretext_accuracy,
     resolve_config_paths,
+    selection_dice,
     train,
     tune_post_processor,
 )
@@ -141,6 +142,41 @@ def test_without_tune_polarity_only_the_trained_sign_is_tuned(runs):
     grid = json.loads((runs / "runs/full/tuning.json").read_text())["grid"]
     assert {r["confidence_sign"] for r in grid} == {1}
     assert torch.load(runs / "runs/full/best.pt", weights_only=True)["confidence_sign"] == 1
+
+
+def test_selection_dice_is_the_higher_of_the_two_signs_only_where_both_were_measured():
+    assert selection_dice({"val_dice": 0.2}) == 0.2
+    assert selection_dice({"val_dice": 0.05, "val_dice_negated": 0.3}) == 0.3
+    assert selection_dice({"val_dice": 0.4, "val_dice_negated": 0.3}) == 0.4
+
+
+def test_tune_polarity_records_the_negated_dice_and_selects_the_epoch_by_either_sign(runs, tmp_path):
+    """F starts as the tiny run's trained F with its last layer negated, so the negated attention
+    is the one on the discs, and the epoch is kept by that Dice."""
+    state = torch.load(runs / "runs/full/best.pt", weights_only=True)
+    inverted = {k: -v if k.startswith("head.") else v for k, v in state["state_dict"].items()}
+    start = atomic_save(inverted, tmp_path / "inverted-f.pt")
+    regularizers = [{"name": "sparsity", "params": {"inference": "image"}}, "smoothness"]  # A not empty
+    backbone = {**tiny_config()["backbone"]}
+    backbone["params"] = {**backbone["params"], "pretrained_path": str(start)}
+    overrides = {"name": "signed", "epochs": 2, "regularizers": regularizers, "backbone": backbone}
+    assert _train(_write(tmp_path, "signed.yaml", tune_polarity=True, **overrides)) == 0
+    run = tmp_path / "runs" / "signed"
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert all(h["val_dice_negated"] > h["val_dice"] for h in history)
+    chosen = max(history, key=lambda h: h["val_dice_negated"])
+    best = torch.load(run / "best.pt", weights_only=True)
+    assert best["epoch"] == chosen["epoch"]
+    checkpoint = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert checkpoint["best"]["dice"] == chosen["val_dice_negated"]
+    assert best["confidence_sign"] == -1
+    # it changes which epoch is kept, so a run cannot be resumed with it switched
+    assert _train(_write(tmp_path, "signed.yaml", **{**overrides, "epochs": 3}), "--resume") == 2
+
+
+def test_without_tune_polarity_epochs_record_no_negated_dice(runs):
+    history = (runs / "runs/full/history.jsonl").read_text().splitlines()
+    assert not any("val_dice_negated" in json.loads(line) for line in history)
 
 
 def test_existing_run_without_resume_is_an_error(runs, capsys):
