@@ -38,7 +38,7 @@ def probe_reading(best: Path) -> float:
     from nucbench_scale_ssl.polarity import probe_contrast
 
     state = torch.load(best, map_location="cpu", weights_only=True)
-    backbone, _ = load_attention({**state, "confidence_sign": 1})
+    backbone, _ = load_attention(state)  # the stored sign changes the activation only, not F
     return probe_contrast(backbone)
 
 

@@ -434,23 +434,19 @@ def train(
                 record["tau_ema"] = float(activator.tau_ema)
             if val_images:
                 model.eval()
-                maps = _attention_maps(backbone, activation, val_images, precision)
-                record["val_dice"] = float(
-                    np.mean([dice(m > 0.5, t) for m, t in zip(maps, val_masks, strict=True)])
-                )
-                record["val_attended_fraction"] = float(np.mean([(m > 0.5).mean() for m in maps]))
+                signs = (1, -1) if config.tune_polarity else (1,)
+                maps = _signed_attention_maps(backbone, activation, val_images, precision, signs)
+                record["val_dice"] = _mean_dice(maps[1], val_masks)
+                record["val_attended_fraction"] = float(np.mean([(m > 0.5).mean() for m in maps[1]]))
                 if config.tune_polarity:
-                    negated = _attention_maps(backbone, _signed(activation, -1), val_images, precision)
-                    record["val_dice_negated"] = float(
-                        np.mean([dice(m > 0.5, t) for m, t in zip(negated, val_masks, strict=True)])
-                    )
+                    record["val_dice_negated"] = _mean_dice(maps[-1], val_masks)
                 if config.held_out_batches:
                     record["val_scale_accuracy"] = _held_out_accuracy(
                         task, backbone, head, activator, val_images, config, precision
                     )
                 model.train()
-            if val_images and selection_dice(record) > best["dice"]:
-                best = {"epoch": epoch + 1, "dice": selection_dice(record)}
+            if val_images and (selected := selection_dice(record)) > best["dice"]:
+                best = {"epoch": epoch + 1, "dice": selected}
                 atomic_save(_best_state(config, backbone, activator, regularizers, record), best_path)
             elif not val_images:
                 best = {"epoch": epoch + 1, "dice": float("nan")}
@@ -548,6 +544,31 @@ def _attention_maps(
         )
         for image in images
     ]
+
+
+def _signed_attention_maps(
+    backbone: Any, activation: Any, images: Sequence[np.ndarray], precision: Any, signs: Sequence[int]
+) -> dict[int, list[np.ndarray]]:
+    """A of each image for each sign of the confidence (:func:`_signed`), from one pass of F.
+
+    :func:`~nucbench.infer.attention_map` applies the activation once to the whole image's
+    confidence, so activating the stored confidence here gives the same A as passing the
+    activation to it, without running F again for the second sign.
+    """
+    import torch
+
+    confidences = _attention_maps(backbone, lambda c: c, images, precision)
+    maps: dict[int, list[np.ndarray]] = {}
+    with torch.inference_mode():
+        for sign in signs:
+            signed = _signed(activation, sign)
+            maps[sign] = [signed(torch.from_numpy(c)[None, None])[0, 0].float().numpy() for c in confidences]
+    return maps
+
+
+def _mean_dice(maps: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> float:
+    """Mean Dice of ``A > 0.5`` against the nuclei masks."""
+    return float(np.mean([dice(m > 0.5, t) for m, t in zip(maps, masks, strict=True)]))
 
 
 def _held_out_accuracy(
@@ -715,9 +736,7 @@ def tune_post_processor(
     backbone, activation = load_attention({**state, "confidence_sign": 1}, manager=manager)
     precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
     signs = (1, -1) if config.tune_polarity else (int(state.get("confidence_sign", 1)),)
-    maps = {
-        sign: _attention_maps(backbone, _signed(activation, sign), val_images, precision) for sign in signs
-    }
+    maps = _signed_attention_maps(backbone, activation, val_images, precision, signs)
     dataset = manager.create("dataset", config.val_data.name, **config.val_data.params)
     truths = [dataset[i].labels for i in range(len(dataset))]
     aji = manager.create("metric", "aji")
