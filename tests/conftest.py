@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib import resources
+
 import pytest
 
 from nucbench.plugins import PluginManager, reset_plugin_manager
@@ -17,6 +20,17 @@ def manager() -> PluginManager:
 def full_manager() -> PluginManager:
     """A manager with every installed plugin loaded, as the CLI sees them."""
     return PluginManager()
+
+
+@pytest.fixture
+def shipped_member() -> Callable[[], dict]:
+    """``shipped_member() -> dict``: a fresh load of the shipped checkpoint's first model (the
+    shipped model may be an ensemble), a trained F that finds nuclei, for tests to alter."""
+    import torch
+    from nucbench_scale_ssl.ensemble import member
+
+    path = resources.files("nucbench_scale_ssl") / "scale-ssl.pt"
+    return lambda: member(torch.load(str(path), map_location="cpu", weights_only=True), 0)
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -12,12 +9,6 @@ from nucbench_scale_ssl.ensemble import combine, member
 
 import nucbench
 from nucbench.train import atomic_save
-
-
-def _shipped_state() -> dict:
-    """One trained model: the shipped checkpoint's first member (the shipped model is an ensemble)."""
-    path = Path(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"))
-    return member(torch.load(path, map_location="cpu", weights_only=True), 0)
 
 
 def _image() -> np.ndarray:
@@ -29,9 +20,9 @@ def _image() -> np.ndarray:
     return image
 
 
-def test_ensemble_attention_is_the_mean_of_its_members_maps(tmp_path):
-    first = _shipped_state()
-    second = _shipped_state()
+def test_ensemble_attention_is_the_mean_of_its_members_maps(tmp_path, shipped_member):
+    first = shipped_member()
+    second = shipped_member()
     weights = second["state_dict"]
     second["state_dict"] = {k: v * 0.9 if v.is_floating_point() else v for k, v in weights.items()}
     paths = [atomic_save(s, tmp_path / f"m{i}.pt") for i, s in enumerate((first, second))]
@@ -51,8 +42,8 @@ def test_ensemble_attention_is_the_mean_of_its_members_maps(tmp_path):
     assert ens_half.segment(_image()).shape == (96, 96)
 
 
-def test_combine_rejects_what_cannot_be_an_ensemble():
-    state = _shipped_state()
+def test_combine_rejects_what_cannot_be_an_ensemble(shipped_member):
+    state = shipped_member()
     with pytest.raises(ValueError, match="at least two"):
         combine([state])
     with pytest.raises(ValueError, match="already an ensemble"):
@@ -63,8 +54,8 @@ def test_combine_rejects_what_cannot_be_an_ensemble():
         combine([state, {**state, "stain_normalize": not state.get("stain_normalize", True)}])
 
 
-def test_member_takes_one_model_out_of_an_ensemble_with_the_ensembles_settings():
-    state = _shipped_state()
+def test_member_takes_one_model_out_of_an_ensemble_with_the_ensembles_settings(shipped_member):
+    state = shipped_member()
     other = {**state, "state_dict": {k: v + 1 if v.is_floating_point() else v
                                      for k, v in state["state_dict"].items()}}
     ensemble = {**combine([state, other]), "post_processor": {"name": "watershed", "params": {"sigma": 9.0}}}
@@ -78,18 +69,18 @@ def test_member_takes_one_model_out_of_an_ensemble_with_the_ensembles_settings()
     assert member(state) == state
 
 
-def test_segmenter_takes_tta_from_the_checkpoint_unless_given(tmp_path):
-    state = {**_shipped_state(), "inference": {"scale": 1.0, "tta": True}}
+def test_segmenter_takes_tta_from_the_checkpoint_unless_given(tmp_path, shipped_member):
+    state = {**shipped_member(), "inference": {"scale": 1.0, "tta": True}}
     path = atomic_save(state, tmp_path / "tta.pt")
     assert nucbench.create("segmenter", "scale-ssl", checkpoint=str(path)).tta is True
     assert nucbench.create("segmenter", "scale-ssl", checkpoint=str(path), tta=False).tta is False
     assert nucbench.create("segmenter", "scale-ssl").tta is False  # the shipped model: no TTA
 
 
-def test_each_member_applies_its_own_confidence_sign(tmp_path):
+def test_each_member_applies_its_own_confidence_sign(tmp_path, shipped_member):
     """An F with its last layer negated and ``confidence_sign: -1`` attends what the original does,
     alone and as an ensemble member (`combine` keeps each member's sign)."""
-    state = _shipped_state()
+    state = shipped_member()
     negated = {k: -v if k.startswith("head.") else v for k, v in state["state_dict"].items()}
     inverted = {**state, "state_dict": negated, "confidence_sign": -1}
     unsigned = {**state, "state_dict": negated}

@@ -86,15 +86,10 @@ def _whole_map_activation(segmenter, confidence: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture
-def shipped_single(tmp_path) -> str:
+def shipped_single(tmp_path, shipped_member) -> str:
     """The shipped checkpoint's first model alone (the shipped model may be an ensemble)."""
-    from importlib import resources
-
-    from nucbench_scale_ssl.ensemble import member
-
-    state = torch.load(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"), weights_only=True)
     path = tmp_path / "single.pt"
-    torch.save(member(state, 0), path)
+    torch.save(shipped_member(), path)
     return str(path)
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
-from pathlib import Path
 
 import pytest
 import torch
-from nucbench_scale_ssl.ensemble import member
 
 from nucbench.cli import main
 from nucbench.config import ExperimentConfig, load_config
@@ -25,8 +22,6 @@ from nucbench.train import (
 )
 
 from .conftest import AREA_PRIOR, TINY_PLUGIN, tiny_config
-
-SHIPPED = Path(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"))
 
 
 def _train(config_path, *extra: str) -> int:
@@ -98,7 +93,9 @@ def test_pretext_accuracy_of_a_checkpoint_is_its_epochs_record(runs):
     assert accuracy in {i / 6 for i in range(7)}  # one held-out batch of 6 crops
 
 
-def test_tune_polarity_scores_both_signs_and_an_inverted_f_gets_the_opposite_one(runs, tmp_path):
+def test_tune_polarity_scores_both_signs_and_an_inverted_f_gets_the_opposite_one(
+    runs, tmp_path, shipped_member
+):
     """F with its last layer negated gives every grid point, at the opposite sign, exactly the
     validation AJI the original F gives; the chosen sign is stored and applied when loading.
 
@@ -111,7 +108,7 @@ def test_tune_polarity_scores_both_signs_and_an_inverted_f_gets_the_opposite_one
     config = config.model_copy(update={"tune_polarity": True})
     dataset = manager.create("dataset", config.val_data.name, **config.val_data.params)
     images = [dataset[i].image for i in range(len(dataset))]
-    state = member(torch.load(SHIPPED, map_location="cpu", weights_only=True), 0)
+    state = shipped_member()
     negated = {k: -v if k.startswith("head.") else v for k, v in state["state_dict"].items()}
     plain = atomic_save(state, tmp_path / "plain" / "best.pt")
     inverted = atomic_save({**state, "state_dict": negated}, tmp_path / "inverted" / "best.pt")

@@ -303,19 +303,13 @@ def test_ssl_seed_parts_reads_where_each_part_of_a_run_came_from(monkeypatch, tm
         row("m-faithful-code-g1s0.yaml", tmp_path / "c.json", None)
 
 
-def test_ssl_sign_tuning_reads_the_trained_fs_own_sign_and_tables_both(monkeypatch, tmp_path):
-    from importlib import resources
-
-    import torch
-    from nucbench_scale_ssl.ensemble import member
-
+def test_ssl_sign_tuning_reads_the_trained_fs_own_sign_and_tables_both(monkeypatch, tmp_path, shipped_member):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     from ssl_sign_tuning import probe_reading, table
 
     from nucbench.train import atomic_save
 
-    shipped = Path(str(resources.files("nucbench_scale_ssl") / "scale-ssl.pt"))
-    state = member(torch.load(shipped, map_location="cpu", weights_only=True), 0)
+    state = shipped_member()
     negated = {k: -v if k.startswith("head.") else v for k, v in state["state_dict"].items()}
     plain = probe_reading(atomic_save(state, tmp_path / "plain.pt"))
     # the stored sign is what tuning chose; the probe reads F itself
