@@ -10,6 +10,10 @@ accuracy, tuned post-processing, test metrics, training wall time and TFLOP, com
 between the ``ssl-results`` markers.
 
     python benchmarks/ssl_reproduce.py benchmarks/ssl/m-proposed-lite.yaml --seeds 0 1 2 [--eval-only]
+        [--epochs N] [--out other.json]
+
+``--epochs`` trains N epochs instead of the YAML's (a shorter study of a long configuration; the
+run resumes further when N is raised later).
 
 Runs are appended to / replace entries in the results file by (config, seed), so configurations
 can be run one at a time. The held-out scale accuracy of the table is recomputed here for the last
@@ -76,10 +80,13 @@ def step_tflop(config: ExperimentConfig) -> float:
     return 3 * 2 * macs / 1e3
 
 
-def run_one(config_path: Path, seed: int, *, eval_only: bool) -> dict:
+def run_one(config_path: Path, seed: int, *, eval_only: bool, epochs: int | None = None) -> dict:
     base = resolve_config_paths(load_config(config_path, ExperimentConfig), config_path)
     name = base.name if seed == base.seed else f"{base.name}-s{seed}"  # the YAML's own seed keeps its name
-    config = base.model_copy(update={"seed": seed, "name": name})
+    update: dict = {"seed": seed, "name": name}
+    if epochs is not None:
+        update["epochs"] = epochs
+    config = base.model_copy(update=update)
     run_dir = Path(config.output_dir) / config.name
     started = time.perf_counter()
     if not eval_only:
@@ -113,6 +120,7 @@ def run_one(config_path: Path, seed: int, *, eval_only: bool) -> dict:
         "seed": seed,
         "checkpoint": str(best_path.relative_to(REPO)) if best_path.is_relative_to(REPO) else str(best_path),
         "epochs_trained": history[-1]["epoch"],
+        "epochs_requested": config.epochs,
         "steps": steps,
         "best_epoch": best["epoch"],
         "val_dice": best["val_dice"],
@@ -187,13 +195,18 @@ def main() -> None:
     parser.add_argument("configs", nargs="+", type=Path, help="experiment YAMLs")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--eval-only", action="store_true", help="score existing best.pt files, do not train")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="train this many epochs instead of the YAML's (a run that has fewer is resumed further)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     ordered: list[dict] = []
     for config_path in args.configs:
         config_path = config_path.resolve()
         for seed in args.seeds:
-            result = run_one(config_path, seed, eval_only=args.eval_only)
+            result = run_one(config_path, seed, eval_only=args.eval_only, epochs=args.epochs)
             result["machine"] = machine_info()
             print(
                 f"{result['name']} seed {seed}: val Dice {result['val_dice']:.3f}, "

@@ -126,19 +126,29 @@ def _config_hash(config: ExperimentConfig) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def build_model(config: ExperimentConfig, *, manager: Any = None) -> tuple[Any, Any, list[Any], Any, Any]:
+def build_model(
+    config: ExperimentConfig, *, manager: Any = None, start_weights: bool = True
+) -> tuple[Any, Any, list[Any], Any, Any]:
     """``(task, backbone, regularizers, head, model)``: the plugins of `config`, drawn after
     ``torch.manual_seed(config.seed)`` in the order :func:`train` draws them (the untrained model of
     that seed), and the module whose state dict a training checkpoint holds (backbone, head,
-    regularizers with state)."""
+    regularizers with state).
+
+    ``start_weights=False`` leaves out the ``pretrained_path`` files F and G start from, for a
+    model whose weights are loaded from a checkpoint next (``--resume``, scoring a checkpoint):
+    the files need not exist any more, and no random draw depends on them.
+    """
     import torch
 
     from nucbench.plugins import get_plugin_manager
 
     manager = manager or get_plugin_manager()
+    task_params, backbone_params = config.pretext_task.params, config.backbone.params
+    if not start_weights:
+        task_params, backbone_params = _rebuild_params(task_params), _rebuild_params(backbone_params)
     torch.manual_seed(config.seed)
-    task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
-    backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
+    task = manager.create("pretext-task", config.pretext_task.name, **task_params)
+    backbone = manager.create("attention-backbone", config.backbone.name, **backbone_params)
     regularizers = [manager.create("regularizer", r.name, **r.params) for r in config.regularizers]
     head = task.build_head()
     reg_modules = torch.nn.ModuleList([r for r in regularizers if isinstance(r, torch.nn.Module)])
@@ -316,7 +326,9 @@ def train(
         log.info("precision: %s", precision.as_dict())
         device = torch.device(config.device)
 
-        task, backbone, regularizers, head, model = build_model(config, manager=manager)
+        task, backbone, regularizers, head, model = build_model(
+            config, manager=manager, start_weights=not resume
+        )
         model.to(device)
         if precision.channels_last:
             model.to(memory_format=torch.channels_last)
@@ -628,8 +640,11 @@ class _ValidationSetup:
     masks: list[np.ndarray | None]
 
 
-def _validation_setup(config: ExperimentConfig, manager: Any) -> _ValidationSetup:
-    """The model of `config` as :func:`train` builds it (seeded), in eval mode, and the validation tiles."""
+def _validation_setup(
+    config: ExperimentConfig, manager: Any, *, start_weights: bool = True
+) -> _ValidationSetup:
+    """The model of `config` as :func:`train` builds it (seeded), in eval mode, and the validation
+    tiles (`start_weights` as in :func:`build_model`)."""
     import torch
 
     from nucbench.plugins import get_plugin_manager
@@ -637,7 +652,9 @@ def _validation_setup(config: ExperimentConfig, manager: Any) -> _ValidationSetu
 
     manager = manager or get_plugin_manager()
     precision = choose_precision(config.device, config.precision, channels_last=config.channels_last)
-    task, backbone, regularizers, head, model = build_model(config, manager=manager)
+    task, backbone, regularizers, head, model = build_model(
+        config, manager=manager, start_weights=start_weights
+    )
     model.eval()
     if precision.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -657,7 +674,7 @@ def pretext_accuracy(config: ExperimentConfig, checkpoint: Path, *, manager: Any
 
     if config.val_data is None or not config.held_out_batches:
         raise ConfigError("pretext_accuracy needs val_data and held_out_batches > 0 in the config")
-    setup = _validation_setup(config, manager)
+    setup = _validation_setup(config, manager, start_weights=False)
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     setup.model.load_state_dict(state["model"])
     _, _, activator = build_attention(setup.backbone, setup.regularizers)

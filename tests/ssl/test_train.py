@@ -256,6 +256,31 @@ def test_a_run_started_from_a_weights_file_loads_without_it(tmp_path):
     assert all(torch.equal(v, f.state_dict()[k]) for k, v in best["state_dict"].items())
 
 
+def test_a_run_started_from_a_weights_file_resumes_without_it(tmp_path):
+    """The checkpoint holds F: --resume (and scoring the checkpoint) must not need the start file,
+    and the resumed run still ends where the uninterrupted one does."""
+    from nucbench.plugins import get_plugin_manager
+
+    params = tiny_config()["backbone"]["params"]
+    start = tmp_path / "start.pt"
+    torch.manual_seed(7)
+    untrained = get_plugin_manager().create("attention-backbone", "dilated-lite", **params)
+    torch.save(untrained.state_dict(), start)
+    backbone = {"name": "dilated-lite", "params": {**params, "pretrained_path": str(start)}}
+    assert _train(_write(tmp_path, "full.yaml", name="full", epochs=2, backbone=backbone)) == 0
+    assert _train(_write(tmp_path, "part.yaml", name="part", epochs=1, backbone=backbone)) == 0
+    start.unlink()
+    part = _write(tmp_path, "part.yaml", name="part", epochs=2, backbone=backbone)
+    assert _train(part, "--resume") == 0
+    full = torch.load(tmp_path / "runs/full/checkpoint.pt", weights_only=True)["model"]
+    resumed = torch.load(tmp_path / "runs/part/checkpoint.pt", weights_only=True)["model"]
+    assert all(torch.equal(full[k], resumed[k]) for k in full)
+    manager = PluginManager()
+    manager.load_file(TINY_PLUGIN)
+    config = resolve_config_paths(load_config(part, ExperimentConfig), part)
+    assert 0.0 <= pretext_accuracy(config, tmp_path / "runs/part/checkpoint.pt", manager=manager) <= 1.0
+
+
 def test_segmenter_reports_a_missing_checkpoint(tmp_path):
     from nucbench import InputError
     from nucbench.plugins import get_plugin_manager
