@@ -145,9 +145,12 @@ def table(curve: dict[str, Any]) -> str:
             f"(val AJI {interim['post_processor']['val_aji']:.4f}): test AJI {test['aji']:.4f}, "
             f"AHD {test['ahd']:.2f}, ADC {test['adc']:.4f}, PQ {test['pq']:.4f}."
         )
-    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    columns = list(COLUMNS)
+    if any("val_dice_negated" in row for row in curve["epochs"]):  # a tune_polarity run
+        columns.insert(columns.index("val_dice") + 1, "val_dice_negated")
+    lines += ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in curve["epochs"]:
-        cells = [row.get(c) for c in COLUMNS]
+        cells = [row.get(c) for c in columns]
         lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in cells) + " |")
     return "\n".join(lines) + "\n"
 

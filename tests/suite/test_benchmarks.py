@@ -70,6 +70,11 @@ def test_ssl_curve_reads_a_run_in_progress(monkeypatch, tmp_path):
     assert "2 of 4 epochs, 0.50 h of training in 2 session(s), about 0.5 h left" in table(curve)
     curve["train_tflop"] = 812.4
     assert "2 of 4 epochs, 0.50 h of training (812 TFLOP) in 2 session(s)" in table(curve)
+    assert "val_dice_negated" not in table(curve)
+    for row, negated in zip(curve["epochs"], (0.4, 0.3), strict=True):  # a tune_polarity run
+        row["val_dice_negated"] = negated
+    assert "| epoch | step | loss/scale | val_dice | val_dice_negated | val_scale_accuracy |" in table(curve)
+    assert "| 1 | 100 | 1.000 | 0.200 | 0.400 | 0.500 | 600.000 |" in table(curve)
 
 
 def test_ssl_curve_names_what_is_missing(monkeypatch, tmp_path):
