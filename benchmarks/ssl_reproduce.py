@@ -128,6 +128,7 @@ def run_one(config_path: Path, seed: int, *, eval_only: bool, epochs: int | None
         "held_out_scale_accuracy": scale_accuracy,
         "final_train_scale_loss": history[-1].get("loss/scale"),
         "val_aji_tuned": best.get("val_aji"),
+        "confidence_sign": int(best.get("confidence_sign", 1)),
         "post_processor": best.get("post_processor"),
         "train_wall_seconds": sum(h["train_seconds"] for h in history),
         "train_call_seconds": train_call_seconds,
