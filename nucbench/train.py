@@ -540,9 +540,8 @@ def _best_state(
     }
 
 
-def _attention_maps(
-    backbone: Any, activation: Any, images: Sequence[np.ndarray], precision: Any
-) -> list[np.ndarray]:
+def _confidence_maps(backbone: Any, images: Sequence[np.ndarray], precision: Any) -> list[np.ndarray]:
+    """F's confidence of each whole image (tiled as the segmenter tiles it), before any activation."""
     from nucbench.infer import attention_map
     from nucbench.precision import autocast
 
@@ -552,30 +551,32 @@ def _attention_maps(
 
     return [
         attention_map(
-            predict, activation, image, tile=1024, overlap=256, channels_last=precision.channels_last
+            predict, lambda c: c, image, tile=1024, overlap=256, channels_last=precision.channels_last
         )
         for image in images
     ]
 
 
-def _signed_attention_maps(
-    backbone: Any, activation: Any, images: Sequence[np.ndarray], precision: Any, signs: Sequence[int]
-) -> dict[int, list[np.ndarray]]:
-    """A of each image for each sign of the confidence (:func:`_signed`), from one pass of F.
+def _activate(activation: Any, confidences: Sequence[np.ndarray], sign: int = 1) -> list[np.ndarray]:
+    """A of each confidence map at `sign` (:func:`_signed`).
 
     :func:`~nucbench.infer.attention_map` applies the activation once to the whole image's
-    confidence, so activating the stored confidence here gives the same A as passing the
-    activation to it, without running F again for the second sign.
+    confidence, so activating a stored confidence here gives the A it would give, and one pass of
+    F serves both signs.
     """
     import torch
 
-    confidences = _attention_maps(backbone, lambda c: c, images, precision)
-    maps: dict[int, list[np.ndarray]] = {}
+    signed = _signed(activation, sign)
     with torch.inference_mode():
-        for sign in signs:
-            signed = _signed(activation, sign)
-            maps[sign] = [signed(torch.from_numpy(c)[None, None])[0, 0].float().numpy() for c in confidences]
-    return maps
+        return [signed(torch.from_numpy(c)[None, None])[0, 0].float().numpy() for c in confidences]
+
+
+def _signed_attention_maps(
+    backbone: Any, activation: Any, images: Sequence[np.ndarray], precision: Any, signs: Sequence[int]
+) -> dict[int, list[np.ndarray]]:
+    """A of each image for each sign of the confidence, from one pass of F."""
+    confidences = _confidence_maps(backbone, images, precision)
+    return {sign: _activate(activation, confidences, sign) for sign in signs}
 
 
 def _mean_dice(maps: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> float:
@@ -696,17 +697,15 @@ def initial_validation(config: ExperimentConfig, *, manager: Any = None) -> dict
     pixels: an F that points away from the nuclei scores high here) and ``val_scale_accuracy``
     (held-out pretext accuracy of the untrained F and G, about chance).
     """
-    import torch
-
     if config.val_data is None:
         raise ConfigError("initial_validation needs val_data in the config")
     setup = _validation_setup(config, manager)
     activation, _, activator = build_attention(setup.backbone, setup.regularizers)
-    confidences = _attention_maps(setup.backbone, lambda c: c, setup.images, setup.precision)
+    confidences = _confidence_maps(setup.backbone, setup.images, setup.precision)
+    maps = _activate(activation, confidences)
     dices, fractions, inverted = [], [], []
-    for conf, truth in zip(confidences, setup.masks, strict=True):
-        with torch.inference_mode():
-            attended = activation(torch.from_numpy(conf)[None, None])[0, 0].float().numpy() > 0.5
+    for conf, a, truth in zip(confidences, maps, setup.masks, strict=True):
+        attended = a > 0.5
         fraction = float(attended.mean())
         dices.append(dice(attended, truth))
         fractions.append(fraction)
