@@ -27,11 +27,14 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench_record import RESULTS, machine_info, write_json
+from bench_record import REPO, RESULTS, machine_info, write_json
+from ssl_reproduce import step_tflop
 
 from nucbench import atomic_path
+from nucbench.config import ExperimentConfig, load_config
 
 CURVES = RESULTS / "ssl_curves"
+SSL_CONFIGS = REPO / "benchmarks" / "ssl"
 DEFAULT_CONFIGS = [
     "m-faithful",
     "m-faithful-image",
@@ -70,7 +73,22 @@ def machine_label(curve: dict[str, Any]) -> str:
     return f"{cpu}, {'+'.join(dtypes)}" if dtypes else cpu
 
 
-def collect(configs: list[str], curves_dir: Path = CURVES) -> list[dict[str, Any]]:
+def train_tflop(config: str, curve: dict[str, Any], configs_dir: Path = SSL_CONFIGS) -> float | None:
+    """Training compute of a curve's run: its configuration's step (``step_tflop``) × the steps trained.
+
+    Counted here from ``configs_dir/CONFIG.yaml`` rather than read from the curve, whose figure was
+    fixed when it was recorded (before 2026-12-07, passes of F without gradient were counted as
+    forward and backward; older curves have none); a curve whose YAML is gone keeps its own.
+    """
+    path = configs_dir / f"{config}.yaml"
+    if not path.exists() or not curve["epochs"] or "step" not in curve["epochs"][-1]:
+        return curve.get("train_tflop")
+    return step_tflop(load_config(path, ExperimentConfig)) * curve["epochs"][-1]["step"]
+
+
+def collect(
+    configs: list[str], curves_dir: Path = CURVES, configs_dir: Path = SSL_CONFIGS
+) -> list[dict[str, Any]]:
     """One row per scored curve of `configs`, ordered by configuration, seed and CPU."""
     rows = []
     for path in sorted(curves_dir.rglob("*.json")):
@@ -90,7 +108,7 @@ def collect(configs: list[str], curves_dir: Path = CURVES) -> list[dict[str, Any
             "best_val_dice": curve["best_val_dice_so_far"],
             "scored_epoch": scored["epoch"],
             "test": scored["test"],
-            "train_tflop": curve.get("train_tflop"),
+            "train_tflop": train_tflop(config, curve, configs_dir),
             "train_hours": curve["train_seconds"] / 3600,
             "source": str(path.relative_to(curves_dir)),
         })

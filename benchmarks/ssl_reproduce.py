@@ -13,7 +13,8 @@ between the ``ssl-results`` markers.
         [--epochs N] [--out other.json]
 
 ``--epochs`` trains N epochs instead of the YAML's (a shorter study of a long configuration; the
-run resumes further when N is raised later).
+run resumes further when N is raised later). Without a YAML it only writes the table again from
+the results file, with each run's compute counted again from its YAML (:func:`refresh_compute`).
 
 Runs are appended to / replace entries in the results file by (config, seed), so configurations
 can be run one at a time. The held-out scale accuracy of the table is recomputed here for the last
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_record import DATA, REPO, RESULTS, machine_info, write_json
+from nucbench_scale_ssl.backbones import macs_per_pixel
 
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.evaluate import evaluate_folder
@@ -45,39 +47,37 @@ DEFAULT_OUT = RESULTS / "ssl_reproduce.json"
 README_START, README_END = "<!-- ssl-results:start -->", "<!-- ssl-results:end -->"
 
 
+def forward_gmacs(module: torch.nn.Module, size: int) -> float:
+    """Multiply-adds (10⁹) of convolutions and linears in one forward pass of `module` on a `size`² image."""
+    return macs_per_pixel(module, size) * size * size / 1e9
+
+
 def step_tflop(config: ExperimentConfig) -> float:
-    """Training compute of one step in TFLOP (conv/linear multiply-adds × 2, fwd+bwd ≈ 3× fwd)."""
+    """Training compute of one step in TFLOP (a multiply-add is 2 FLOP; backward ≈ 2× forward).
+
+    F and G run forward and backward on the batch. The regularizers that run F again are counted
+    as they run it: ``equivariance`` on its `fraction` of the batch, ``scale-equivariance`` on the
+    crops of its classes (a share of ``len(classes) / n_classes`` of a balanced batch) at
+    1/`factor` of the crop size; a pass without gradient (``stop_gradient``) is a forward pass only.
+    """
     manager = get_plugin_manager()
     backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
     task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
-    head = task.build_head()
-    fraction = 0.0
+    f_crop = forward_gmacs(backbone, config.crop_size)
+    forwards = 3 * (f_crop + forward_gmacs(task.build_head(), config.crop_size))
     for spec in config.regularizers:
-        if spec.name == "equivariance" and spec.params.get("weight", 1.0):
-            fraction = float(spec.params.get("fraction", 1.0))
-
-    def gmacs(module: torch.nn.Module) -> float:
-        total = 0
-
-        def hook(mod, inputs, output):
-            nonlocal total
-            if isinstance(mod, torch.nn.Conv2d):
-                total += (
-                    output.numel() * mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
-                )
-            elif isinstance(mod, torch.nn.Linear):
-                total += output.numel() * mod.in_features
-
-        handles = [m.register_forward_hook(hook) for m in module.modules()]
-        module.eval()
-        with torch.no_grad():
-            module(torch.zeros(1, 3, config.crop_size, config.crop_size))
-        for h in handles:
-            h.remove()
-        return total / 1e9
-
-    macs = config.batch_size * (gmacs(backbone) * (1 + fraction) + gmacs(head))
-    return 3 * 2 * macs / 1e3
+        if spec.name not in ("equivariance", "scale-equivariance"):
+            continue
+        term = manager.create("regularizer", spec.name, **spec.params)
+        if not term.weight:
+            continue
+        passes = 1 if term.stop_gradient else 3
+        if spec.name == "equivariance":
+            forwards += passes * term.fraction * f_crop
+        elif spec.name == "scale-equivariance":
+            share = len(term.classes) / task.n_classes
+            forwards += passes * share * forward_gmacs(backbone, config.crop_size // term.factor)
+    return 2 * config.batch_size * forwards / 1e3
 
 
 def run_one(config_path: Path, seed: int, *, eval_only: bool, epochs: int | None = None) -> dict:
@@ -98,6 +98,7 @@ def run_one(config_path: Path, seed: int, *, eval_only: bool, epochs: int | None
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     at_best = next(h for h in history if h["epoch"] == best["epoch"])
     steps = history[-1]["step"]
+    sign = int(best.get("confidence_sign", 1))
 
     scale_accuracy = pretext_accuracy(config, run_dir / "checkpoint.pt")
     segmenter = get_plugin_manager().create("segmenter", "scale-ssl", checkpoint=str(best_path))
@@ -124,11 +125,12 @@ def run_one(config_path: Path, seed: int, *, eval_only: bool, epochs: int | None
         "steps": steps,
         "best_epoch": best["epoch"],
         "val_dice": best["val_dice"],
+        "val_dice_at_sign": at_best["val_dice_negated"] if sign == -1 else at_best["val_dice"],
         "val_scale_accuracy": at_best.get("val_scale_accuracy"),
         "held_out_scale_accuracy": scale_accuracy,
         "final_train_scale_loss": history[-1].get("loss/scale"),
         "val_aji_tuned": best.get("val_aji"),
-        "confidence_sign": int(best.get("confidence_sign", 1)),
+        "confidence_sign": sign,
         "post_processor": best.get("post_processor"),
         "train_wall_seconds": sum(h["train_seconds"] for h in history),
         "train_call_seconds": train_call_seconds,
@@ -140,7 +142,12 @@ def run_one(config_path: Path, seed: int, *, eval_only: bool, epochs: int | None
 
 
 def table(runs: list[dict]) -> str:
-    """Markdown: one row per configuration, mean ± std over seeds."""
+    """Markdown: one row per configuration, mean ± std over seeds.
+
+    The validation Dice is that of the A the segmenter uses: of the negated confidence where
+    tuning chose that sign (``tune_polarity``), and runs recorded before that was stored show the
+    Dice at the trained sign.
+    """
     lines = [
         "| configuration | seeds | val Dice (A) | held-out scale acc. (last epoch) | test AJI | test AHD | "
         "test ADC | "
@@ -161,7 +168,7 @@ def table(runs: list[dict]) -> str:
 
     for name, rs in by_name.items():
         lines.append(
-            f"| {name} | {len(rs)} | {ms([r['val_dice'] for r in rs])} | "
+            f"| {name} | {len(rs)} | {ms([r.get('val_dice_at_sign', r['val_dice']) for r in rs])} | "
             f"{ms([r.get('held_out_scale_accuracy') for r in rs])} | "
             f"{ms([r['test']['aji'] for r in rs])} | {ms([r['test']['ahd'] for r in rs], 2)} | "
             f"{ms([r['test']['adc'] for r in rs])} | {ms([r['test']['pq'] for r in rs])} | "
@@ -180,10 +187,24 @@ def update_readme(text: str) -> None:
         readme.write_text(f"{head}{README_START}\n{text}{README_END}{tail}")
 
 
+def refresh_compute(run: dict) -> dict:
+    """`run` with ``train_tflop`` counted again from its configuration YAML and steps (:func:`step_tflop`).
+
+    Compute is a function of the configuration, not a measurement, so a record made before the
+    count was corrected (passes of F without gradient counted as forward and backward until
+    2026-12-07) is brought up to date; a record whose YAML is gone keeps its figure.
+    """
+    path = REPO / run["config"]
+    if not path.exists():
+        return run
+    config = resolve_config_paths(load_config(path, ExperimentConfig), path)
+    return {**run, "train_tflop": step_tflop(config) * run["steps"]}
+
+
 def record(path: Path, result: dict | None) -> list[dict]:
     """Add `result` to the results file, read again just now (several runs may share it)."""
     previous = json.loads(path.read_text()) if path.exists() else {"runs": []}
-    runs = {(r["config"], r["seed"]): r for r in previous["runs"]}
+    runs = {(r["config"], r["seed"]): refresh_compute(r) for r in previous["runs"]}
     if result is not None:
         runs[(result["config"], result["seed"])] = result
     ordered = sorted(runs.values(), key=lambda r: (r["config"], r["seed"]))
@@ -193,7 +214,9 @@ def record(path: Path, result: dict | None) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="+", type=Path, help="experiment YAMLs")
+    parser.add_argument(
+        "configs", nargs="*", type=Path, help="experiment YAMLs (none: only write the table again from --out)"
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--eval-only", action="store_true", help="score existing best.pt files, do not train")
     parser.add_argument(
@@ -210,7 +233,8 @@ def main() -> None:
             result = run_one(config_path, seed, eval_only=args.eval_only, epochs=args.epochs)
             result["machine"] = machine_info()
             print(
-                f"{result['name']} seed {seed}: val Dice {result['val_dice']:.3f}, "
+                f"{result['name']} seed {seed}: val Dice {result['val_dice_at_sign']:.3f} "
+                f"(sign {result['confidence_sign']:+d}), "
                 f"test AJI {result['test']['aji']:.4f} (pooled {result['test']['aji_pooled']:.4f})",
                 flush=True,
             )

@@ -21,6 +21,7 @@ import argparse
 import numpy as np
 import torch
 from bench_record import RESULTS, machine_info, time_interleaved, write_json
+from ssl_reproduce import forward_gmacs
 
 import nucbench
 from nucbench.interfaces import RegularizerContext
@@ -53,27 +54,6 @@ CONFIGS = {
         "channels_last": True,
     },
 }
-
-
-def gmacs(module: torch.nn.Module, size: int) -> float:
-    """Forward multiply-adds (G) of conv/linear layers for one size×size image."""
-    total = 0
-
-    def hook(mod, inputs, output):
-        nonlocal total
-        if isinstance(mod, torch.nn.Conv2d):
-            total += output.numel() * mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
-        elif isinstance(mod, torch.nn.Linear):
-            total += output.numel() * mod.in_features
-
-    handles = [m.register_forward_hook(hook) for m in module.modules()]
-    module.eval()
-    with torch.no_grad():
-        module(torch.zeros(1, 3, size, size))
-    for h in handles:
-        h.remove()
-    module.train()
-    return total / 1e9
 
 
 def build(spec: dict, batch_size: int, crop: int, seed: int = 0):
@@ -118,11 +98,11 @@ def build(spec: dict, batch_size: int, crop: int, seed: int = 0):
 
     # F forward and backward (3x the forward) on the batch; the equivariance pass likewise, or
     # forward only with stop_gradient; scale equivariance: forward on 2/3 of the batch at 1/4 pixels
-    f_one = gmacs(backbone, crop) * batch_size
+    f_one = forward_gmacs(backbone, crop) * batch_size
     eq = spec["equivariance_fraction"] * (1 / 3 if spec.get("stop_gradient") else 1)
     se = (2 / 3) * (1 / 4) / 3 if spec.get("scale_equivariance") else 0.0
     f_macs = f_one * (1 + eq + se)
-    g_macs = gmacs(head, crop) * batch_size
+    g_macs = forward_gmacs(head, crop) * batch_size
     tflop = 3 * 2 * (f_macs + g_macs) / 1e3
     return step, precision, tflop, f_macs, g_macs
 

@@ -330,3 +330,99 @@ def test_ssl_sign_tuning_reads_the_trained_fs_own_sign_and_tables_both(monkeypat
     lines = table([row]).splitlines()
     assert lines[2] == ("| `m-faithful-code-s1` | 1 | 1 | 0.064 | -1.50 | -1 | 0.0200 / 0.1100 "
                         "| 0.0285 / 0.1234 | 0.0071 / 0.0308 | xeon, fp32 |")
+
+
+def test_forward_gmacs_counts_a_convolution_by_hand(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import torch
+    from ssl_reproduce import forward_gmacs
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Conv2d(4, 4, 1, groups=2))
+    # 8×8 outputs: 4 channels × 9 taps × 3 inputs, then 4 channels × 1 tap × 2 inputs per group
+    assert forward_gmacs(net, 8) * 1e9 == pytest.approx(64 * 4 * 9 * 3 + 64 * 4 * 2)
+
+
+def test_step_tflop_counts_a_pass_without_gradient_as_a_forward_only(monkeypatch):
+    """The faithful-code configurations' extra passes of F carry no gradient: 1×, not 3×, a forward."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_reproduce import forward_gmacs, step_tflop
+
+    from nucbench.config import ExperimentConfig
+    from nucbench.plugins import get_plugin_manager
+
+    base = {"name": "x", "batch_size": 6, "crop_size": 32,
+            "pretext_task": {"name": "scale-classification", "params": {"classifier": "resnet10t"}},
+            "backbone": {"name": "dilated-lite", "params": {"width": 4, "dilations": [1, 2]}}}
+    def tflop(*regularizers):
+        return step_tflop(ExperimentConfig.model_validate({**base, "regularizers": list(regularizers)}))
+
+    backbone = get_plugin_manager().create("attention-backbone", "dilated-lite", width=4, dilations=[1, 2])
+    f32, f16 = (2 * 6 * forward_gmacs(backbone, size) / 1e3 for size in (32, 16))
+    plain = tflop("sparsity", "smoothness")
+    equivariance = {"name": "equivariance", "params": {"fraction": 0.5}}
+    assert tflop(equivariance) - plain == pytest.approx(3 * 0.5 * f32)
+    equivariance["params"]["stop_gradient"] = True
+    assert tflop(equivariance) - plain == pytest.approx(0.5 * f32)
+    # two of the three classes downsampled ×2, without gradient (the default)
+    assert tflop("scale-equivariance") - plain == pytest.approx(2 / 3 * f16)
+    assert tflop({"name": "equivariance", "params": {"weight": 0}}) == pytest.approx(plain)
+
+
+def test_ssl_ablations_count_compute_from_the_configuration_not_the_curve(monkeypatch, tmp_path):
+    """A curve's stored TFLOP is stale once the count is corrected; the table counts it from the YAML."""
+    import json
+
+    import yaml
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_ablations import collect
+    from ssl_reproduce import step_tflop
+
+    from nucbench.config import ExperimentConfig
+
+    config = {"name": "m-a", "batch_size": 6, "crop_size": 32,
+              "pretext_task": {"name": "scale-classification", "params": {"classifier": "resnet10t"}},
+              "backbone": {"name": "dilated-lite", "params": {"width": 4, "dilations": [1, 2]}},
+              "regularizers": ["sparsity", {"name": "equivariance", "params": {"stop_gradient": True}}]}
+    (tmp_path / "m-a.yaml").write_text(yaml.safe_dump(config))
+    curves = tmp_path / "curves"
+    curves.mkdir()
+    for run in ("m-a-s1", "m-gone"):
+        (curves / f"{run}.json").write_text(json.dumps({
+            "run": run, "seed": 1, "epochs_done": 2, "best_val_dice_so_far": 0.2,
+            "train_seconds": 60.0, "machine": {"cpu_model": "xeon"}, "train_tflop": 999.0,
+            "epochs": [{"epoch": 1, "step": 100, "val_dice": 0.1},
+                       {"epoch": 2, "step": 200, "val_dice": 0.2}],
+            "best_so_far_scored": {"epoch": 2, "test": {"aji": 0.1, "pq": 0.05}}}))
+    a, gone = collect(["m-a", "m-gone"], curves, configs_dir=tmp_path)
+    assert a["train_tflop"] == pytest.approx(200 * step_tflop(ExperimentConfig.model_validate(config)))
+    assert a["train_tflop"] != pytest.approx(999.0)
+    assert gone["train_tflop"] == 999.0  # no YAML left to count from
+
+
+def test_ssl_reproduce_tables_the_dice_at_the_sign_used_and_recounts_compute(monkeypatch, tmp_path):
+    import yaml
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ssl_reproduce
+    from ssl_reproduce import refresh_compute, step_tflop, table
+
+    from nucbench.config import ExperimentConfig
+
+    config = {"name": "m-a", "batch_size": 6, "crop_size": 32,
+              "pretext_task": {"name": "scale-classification", "params": {"classifier": "resnet10t"}},
+              "backbone": {"name": "dilated-lite", "params": {"width": 4, "dilations": [1, 2]}},
+              "regularizers": ["sparsity", "scale-equivariance"]}
+    (tmp_path / "m-a.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setattr(ssl_reproduce, "REPO", tmp_path)
+    test = {"aji": 0.2, "ahd": 20.0, "adc": 0.3, "pq": 0.1}
+
+    def run(seed, **extra):
+        return {"config": "m-a.yaml", "name": "m-a", "seed": seed, "steps": 200, "train_tflop": 999.0,
+                "val_dice": 0.1, "test": test, "train_wall_seconds": 3600.0, **extra}
+
+    runs = [refresh_compute(run(0, val_dice_at_sign=0.3)), run(1)]  # seed 1: recorded before the field
+    assert runs[0]["train_tflop"] == pytest.approx(200 * step_tflop(ExperimentConfig.model_validate(config)))
+    assert refresh_compute({**run(2), "config": "gone.yaml"})["train_tflop"] == 999.0
+    row = table(runs).splitlines()[2].split(" | ")
+    assert row[2] == "0.200 ± 0.141"  # 0.3 at the sign used, 0.1 at the trained sign
