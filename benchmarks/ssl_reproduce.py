@@ -26,6 +26,7 @@ runs trained before that function existed scored with the attention's inference 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -197,8 +198,13 @@ def refresh_compute(run: dict) -> dict:
     path = REPO / run["config"]
     if not path.exists():
         return run
-    config = resolve_config_paths(load_config(path, ExperimentConfig), path)
-    return {**run, "train_tflop": step_tflop(config) * run["steps"]}
+    return {**run, "train_tflop": _yaml_step_tflop(path) * run["steps"]}
+
+
+@functools.cache
+def _yaml_step_tflop(path: Path) -> float:
+    """:func:`step_tflop` of a YAML, once per file (a results file holds several seeds of one)."""
+    return step_tflop(resolve_config_paths(load_config(path, ExperimentConfig), path))
 
 
 def record(path: Path, result: dict | None) -> list[dict]:
