@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bench_record import REPO, RESULTS, machine_info, write_json
-from ssl_reproduce import step_tflop
+from ssl_reproduce import yaml_step_tflop
 
 from nucbench import atomic_path
-from nucbench.config import ExperimentConfig, load_config
 
 CURVES = RESULTS / "ssl_curves"
 SSL_CONFIGS = REPO / "benchmarks" / "ssl"
@@ -83,7 +82,7 @@ def train_tflop(config: str, curve: dict[str, Any], configs_dir: Path = SSL_CONF
     path = configs_dir / f"{config}.yaml"
     if not path.exists() or not curve["epochs"] or "step" not in curve["epochs"][-1]:
         return curve.get("train_tflop")
-    return step_tflop(load_config(path, ExperimentConfig)) * curve["epochs"][-1]["step"]
+    return yaml_step_tflop(path) * curve["epochs"][-1]["step"]
 
 
 def collect(

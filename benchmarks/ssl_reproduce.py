@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from bench_record import DATA, REPO, RESULTS, machine_info, write_json
 from nucbench_scale_ssl.backbones import macs_per_pixel
+from nucbench_scale_ssl.regularizers import Equivariance, ScaleEquivariance
 
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.evaluate import evaluate_folder
@@ -53,7 +54,15 @@ def forward_gmacs(module: torch.nn.Module, size: int) -> float:
     return macs_per_pixel(module, size) * size * size / 1e9
 
 
-def step_tflop(config: ExperimentConfig) -> float:
+def training_tflop(
+    backbone: torch.nn.Module,
+    head: torch.nn.Module,
+    regularizers: list,
+    *,
+    n_classes: int,
+    batch_size: int,
+    crop_size: int,
+) -> float:
     """Training compute of one step in TFLOP (a multiply-add is 2 FLOP; backward ≈ 2× forward).
 
     F and G run forward and backward on the batch. The regularizers that run F again are counted
@@ -61,24 +70,34 @@ def step_tflop(config: ExperimentConfig) -> float:
     crops of its classes (a share of ``len(classes) / n_classes`` of a balanced batch) at
     1/`factor` of the crop size; a pass without gradient (``stop_gradient``) is a forward pass only.
     """
+    f_crop = forward_gmacs(backbone, crop_size)
+    forwards = 3 * (f_crop + forward_gmacs(head, crop_size))
+    for term in regularizers:
+        if not term.weight:
+            continue
+        if isinstance(term, Equivariance):
+            forwards += (1 if term.stop_gradient else 3) * term.fraction * f_crop
+        elif isinstance(term, ScaleEquivariance):
+            share = len(term.classes) / n_classes
+            f_small = forward_gmacs(backbone, crop_size // term.factor)
+            forwards += (1 if term.stop_gradient else 3) * share * f_small
+    return 2 * batch_size * forwards / 1e3
+
+
+def step_tflop(config: ExperimentConfig) -> float:
+    """:func:`training_tflop` of a configuration's F, G and regularizers."""
     manager = get_plugin_manager()
     backbone = manager.create("attention-backbone", config.backbone.name, **config.backbone.params)
     task = manager.create("pretext-task", config.pretext_task.name, **config.pretext_task.params)
-    f_crop = forward_gmacs(backbone, config.crop_size)
-    forwards = 3 * (f_crop + forward_gmacs(task.build_head(), config.crop_size))
-    for spec in config.regularizers:
-        if spec.name not in ("equivariance", "scale-equivariance"):
-            continue
-        term = manager.create("regularizer", spec.name, **spec.params)
-        if not term.weight:
-            continue
-        passes = 1 if term.stop_gradient else 3
-        if spec.name == "equivariance":
-            forwards += passes * term.fraction * f_crop
-        elif spec.name == "scale-equivariance":
-            share = len(term.classes) / task.n_classes
-            forwards += passes * share * forward_gmacs(backbone, config.crop_size // term.factor)
-    return 2 * config.batch_size * forwards / 1e3
+    regularizers = [manager.create("regularizer", r.name, **r.params) for r in config.regularizers]
+    return training_tflop(
+        backbone,
+        task.build_head(),
+        regularizers,
+        n_classes=task.n_classes,
+        batch_size=config.batch_size,
+        crop_size=config.crop_size,
+    )
 
 
 def run_one(config_path: Path, seed: int, *, eval_only: bool, epochs: int | None = None) -> dict:
@@ -198,11 +217,11 @@ def refresh_compute(run: dict) -> dict:
     path = REPO / run["config"]
     if not path.exists():
         return run
-    return {**run, "train_tflop": _yaml_step_tflop(path) * run["steps"]}
+    return {**run, "train_tflop": yaml_step_tflop(path) * run["steps"]}
 
 
 @functools.cache
-def _yaml_step_tflop(path: Path) -> float:
+def yaml_step_tflop(path: Path) -> float:
     """:func:`step_tflop` of a YAML, once per file (a results file holds several seeds of one)."""
     return step_tflop(resolve_config_paths(load_config(path, ExperimentConfig), path))
 

@@ -21,7 +21,7 @@ import argparse
 import numpy as np
 import torch
 from bench_record import RESULTS, machine_info, time_interleaved, write_json
-from ssl_reproduce import forward_gmacs
+from ssl_reproduce import forward_gmacs, training_tflop
 
 import nucbench
 from nucbench.interfaces import RegularizerContext
@@ -96,14 +96,11 @@ def build(spec: dict, batch_size: int, crop: int, seed: int = 0):
         loss.backward()
         opt.step()
 
-    # F forward and backward (3x the forward) on the batch; the equivariance pass likewise, or
-    # forward only with stop_gradient; scale equivariance: forward on 2/3 of the batch at 1/4 pixels
-    f_one = forward_gmacs(backbone, crop) * batch_size
-    eq = spec["equivariance_fraction"] * (1 / 3 if spec.get("stop_gradient") else 1)
-    se = (2 / 3) * (1 / 4) / 3 if spec.get("scale_equivariance") else 0.0
-    f_macs = f_one * (1 + eq + se)
+    tflop = training_tflop(
+        backbone, head, regs, n_classes=task.n_classes, batch_size=batch_size, crop_size=crop
+    )
     g_macs = forward_gmacs(head, crop) * batch_size
-    tflop = 3 * 2 * (f_macs + g_macs) / 1e3
+    f_macs = tflop * 1e3 / 6 - g_macs  # F's share, its extra passes in units of a forward and backward
     return step, precision, tflop, f_macs, g_macs
 
 
