@@ -332,6 +332,12 @@ def test_ssl_sign_tuning_reads_the_trained_fs_own_sign_and_tables_both(monkeypat
                         "| 0.0285 / 0.1234 | 0.0071 / 0.0308 | xeon, fp32 |")
 
 
+def small_config(name: str, regularizers: list) -> dict:
+    """A training configuration whose compute is counted in a blink: width-4 F, resnet10t G, 32² crops."""
+    return {"name": name, "batch_size": 6, "crop_size": 32, "regularizers": regularizers,
+            "pretext_task": {"name": "scale-classification", "params": {"classifier": "resnet10t"}},
+            "backbone": {"name": "dilated-lite", "params": {"width": 4, "dilations": [1, 2]}}}
+
 def test_forward_gmacs_counts_a_convolution_by_hand(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import torch
@@ -350,11 +356,8 @@ def test_step_tflop_counts_a_pass_without_gradient_as_a_forward_only(monkeypatch
     from nucbench.config import ExperimentConfig
     from nucbench.plugins import get_plugin_manager
 
-    base = {"name": "x", "batch_size": 6, "crop_size": 32,
-            "pretext_task": {"name": "scale-classification", "params": {"classifier": "resnet10t"}},
-            "backbone": {"name": "dilated-lite", "params": {"width": 4, "dilations": [1, 2]}}}
     def tflop(*regularizers):
-        return step_tflop(ExperimentConfig.model_validate({**base, "regularizers": list(regularizers)}))
+        return step_tflop(ExperimentConfig.model_validate(small_config("x", list(regularizers))))
 
     backbone = get_plugin_manager().create("attention-backbone", "dilated-lite", width=4, dilations=[1, 2])
     f32, f16 = (2 * 6 * forward_gmacs(backbone, size) / 1e3 for size in (32, 16))
@@ -380,10 +383,7 @@ def test_ssl_ablations_count_compute_from_the_configuration_not_the_curve(monkey
 
     from nucbench.config import ExperimentConfig
 
-    config = {"name": "m-a", "batch_size": 6, "crop_size": 32,
-              "pretext_task": {"name": "scale-classification", "params": {"classifier": "resnet10t"}},
-              "backbone": {"name": "dilated-lite", "params": {"width": 4, "dilations": [1, 2]}},
-              "regularizers": ["sparsity", {"name": "equivariance", "params": {"stop_gradient": True}}]}
+    config = small_config("m-a", ["sparsity", {"name": "equivariance", "params": {"stop_gradient": True}}])
     (tmp_path / "m-a.yaml").write_text(yaml.safe_dump(config))
     curves = tmp_path / "curves"
     curves.mkdir()
@@ -409,10 +409,7 @@ def test_ssl_reproduce_tables_the_dice_at_the_sign_used_and_recounts_compute(mon
 
     from nucbench.config import ExperimentConfig
 
-    config = {"name": "m-a", "batch_size": 6, "crop_size": 32,
-              "pretext_task": {"name": "scale-classification", "params": {"classifier": "resnet10t"}},
-              "backbone": {"name": "dilated-lite", "params": {"width": 4, "dilations": [1, 2]}},
-              "regularizers": ["sparsity", "scale-equivariance"]}
+    config = small_config("m-a", ["sparsity", "scale-equivariance"])
     (tmp_path / "m-a.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.setattr(ssl_reproduce, "REPO", tmp_path)
     test = {"aji": 0.2, "ahd": 20.0, "adc": 0.3, "pq": 0.1}
