@@ -36,7 +36,6 @@ import numpy as np
 import torch
 from bench_record import DATA, REPO, RESULTS, machine_info, write_json
 from nucbench_scale_ssl.backbones import macs_per_pixel
-from nucbench_scale_ssl.regularizers import Equivariance, ScaleEquivariance
 
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.evaluate import evaluate_folder
@@ -65,22 +64,20 @@ def training_tflop(
 ) -> float:
     """Training compute of one step in TFLOP (a multiply-add is 2 FLOP; backward ≈ 2× forward).
 
-    F and G run forward and backward on the batch. The regularizers that run F again are counted
-    as they run it: ``equivariance`` on its `fraction` of the batch, ``scale-equivariance`` on the
-    crops of its classes (a share of ``len(classes) / n_classes`` of a balanced batch) at
-    1/`factor` of the crop size; a pass without gradient (``stop_gradient``) is a forward pass only.
+    F and G run forward and backward on the batch. A regularizer that runs F again declares it
+    with ``backbone_passes(n_classes)`` (:class:`nucbench.BackbonePass`): each pass is counted on
+    its share of the batch at its scale of the crop, a pass without gradient as a forward pass only.
     """
     f_crop = forward_gmacs(backbone, crop_size)
     forwards = 3 * (f_crop + forward_gmacs(head, crop_size))
     for term in regularizers:
-        if not term.weight:
+        passes = getattr(term, "backbone_passes", None)
+        if not term.weight or passes is None:
             continue
-        if isinstance(term, Equivariance):
-            forwards += (1 if term.stop_gradient else 3) * term.fraction * f_crop
-        elif isinstance(term, ScaleEquivariance):
-            share = len(term.classes) / n_classes
-            f_small = forward_gmacs(backbone, crop_size // term.factor)
-            forwards += (1 if term.stop_gradient else 3) * share * f_small
+        for extra in passes(n_classes):
+            side = crop_size if extra.scale == 1 else round(crop_size * extra.scale)
+            f_pass = f_crop if side == crop_size else forward_gmacs(backbone, side)
+            forwards += (3 if extra.gradient else 1) * extra.share * f_pass
     return 2 * batch_size * forwards / 1e3
 
 

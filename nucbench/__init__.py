@@ -18,7 +18,7 @@ from nucbench.errors import (
     did_you_mean,
 )
 from nucbench.hookspecs import hookimpl
-from nucbench.interfaces import RegularizerContext
+from nucbench.interfaces import BackbonePass, RegularizerContext
 from nucbench.overlap import Overlap
 from nucbench.plugins import get_plugin_manager
 from nucbench.registry import KINDS, Entry
@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KINDS",
+    "BackbonePass",
     "ConfigError",
     "Entry",
     "InputError",

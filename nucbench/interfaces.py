@@ -23,6 +23,7 @@ __all__ = [
     "JobOutcome",
     "Tracker",
     "SuiteLog",
+    "BackbonePass",
     "Regularizer",
     "RegularizerContext",
     "CHECKS",
@@ -181,9 +182,29 @@ class RegularizerContext:
     targets: Any = None
 
 
+@dataclass(frozen=True)
+class BackbonePass:
+    """One extra pass of the attention backbone F that a regularizer runs each training step.
+
+    Declared by a regularizer's optional ``backbone_passes(n_classes)`` so that compute can be
+    counted without knowing the regularizer: F's cost scales with pixels, so a pass is the
+    `share` of the batch it sees, its `scale` (side length relative to the training crop) and
+    whether it is differentiated (a pass without `gradient` is a forward pass only).
+    """
+
+    share: float
+    scale: float = 1.0
+    gradient: bool = True
+
+
 @runtime_checkable
 class Regularizer(Protocol):
-    """A weighted loss term on the attention map: ``weight * regularizer(context)``."""
+    """A weighted loss term on the attention map: ``weight * regularizer(context)``.
+
+    Optional members, looked up by name: ``activate(confidence, *, update_stats)`` (the term
+    decides how the confidence becomes the attention) and ``backbone_passes(n_classes)``, the
+    :class:`BackbonePass` es of F the term runs besides the trainer's own (none when absent).
+    """
 
     weight: float
 

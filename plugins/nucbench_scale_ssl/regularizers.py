@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nucbench import RegularizerContext
+from nucbench import BackbonePass, RegularizerContext
 
 __all__ = [
     "Sparsity",
@@ -186,7 +186,7 @@ class Smoothness:
 
     Examples
     --------
-    >>> from nucbench import RegularizerContext
+    >>> from nucbench import BackbonePass, RegularizerContext
     >>> A = torch.tensor([[[[0., 1.], [0., 1.]]]])  # vertical edge: |dx| = 1, |dy| = 0
     >>> float(Smoothness()(RegularizerContext(None, None, A, None, 0)))
     1.0
@@ -233,6 +233,10 @@ class Equivariance:
         self.weight = float(weight)
         self.fraction = float(fraction)
         self.stop_gradient = bool(stop_gradient)
+
+    def backbone_passes(self, n_classes: int) -> tuple[BackbonePass, ...]:
+        """The second pass of F: on `fraction` of the batch at full size."""
+        return (BackbonePass(share=self.fraction, gradient=not self.stop_gradient),)
 
     def __call__(self, context: RegularizerContext) -> torch.Tensor:
         images, attention = context.images, context.attention
@@ -296,6 +300,11 @@ class ScaleEquivariance:
         self.factor = int(factor)
         self.classes = tuple(int(c) for c in classes)
         self.stop_gradient = bool(stop_gradient)
+
+    def backbone_passes(self, n_classes: int) -> tuple[BackbonePass, ...]:
+        """The pass of F on the downsampled crops: its classes' share of a balanced batch."""
+        share = sum(1 for c in set(self.classes) if 0 <= c < n_classes) / n_classes
+        return (BackbonePass(share=share, scale=1 / self.factor, gradient=not self.stop_gradient),)
 
     def __call__(self, context: RegularizerContext) -> torch.Tensor:
         if context.targets is None:

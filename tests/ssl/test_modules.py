@@ -191,6 +191,17 @@ def test_scale_equivariance_uses_only_the_named_classes(full_manager):
         reg(_ctx(images[:, :1], images=images, attend=attend))
 
 
+def test_the_equivariance_terms_declare_the_passes_of_f_they_run(full_manager):
+    from nucbench import BackbonePass
+
+    equivariance = full_manager.create("regularizer", "equivariance", fraction=0.5)
+    assert equivariance.backbone_passes(3) == (BackbonePass(share=0.5, scale=1.0, gradient=True),)
+    scale = full_manager.create("regularizer", "scale-equivariance", factor=4, classes=[2])
+    assert scale.backbone_passes(3) == (BackbonePass(share=1 / 3, scale=0.25, gradient=False),)
+    assert scale.backbone_passes(2) == (BackbonePass(share=0.0, scale=0.25, gradient=False),)
+    assert not hasattr(full_manager.create("regularizer", "smoothness"), "backbone_passes")
+
+
 def test_normalized_head_input_makes_masked_pixels_the_mean_colour(full_manager):
     from nucbench_scale_ssl.pretext import IMAGENET_MEAN, IMAGENET_STD
 

@@ -371,6 +371,32 @@ def test_step_tflop_counts_a_pass_without_gradient_as_a_forward_only(monkeypatch
     assert tflop({"name": "equivariance", "params": {"weight": 0}}) == pytest.approx(plain)
 
 
+def test_training_tflop_counts_the_passes_a_regularizer_declares(monkeypatch):
+    """A regularizer the benchmark has never heard of is counted from its ``backbone_passes``."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import torch
+    from ssl_reproduce import forward_gmacs, training_tflop
+
+    from nucbench import BackbonePass
+
+    class Declared:
+        weight = 1.0
+
+        def backbone_passes(self, n_classes):
+            return (BackbonePass(share=1 / n_classes, scale=0.5), BackbonePass(share=0.25, gradient=False))
+
+    class Silent:
+        weight = 1.0
+
+    backbone = torch.nn.Conv2d(3, 1, 3, padding=1)
+    head = torch.nn.Conv2d(3, 2, 1)
+    plain = training_tflop(backbone, head, [Silent()], n_classes=4, batch_size=6, crop_size=16)
+    counted = training_tflop(backbone, head, [Declared()], n_classes=4, batch_size=6, crop_size=16)
+    f16, f8 = forward_gmacs(backbone, 16), forward_gmacs(backbone, 8)
+    assert plain == pytest.approx(2 * 6 * 3 * (f16 + forward_gmacs(head, 16)) / 1e3)
+    assert counted - plain == pytest.approx(2 * 6 * (3 * f8 / 4 + 0.25 * f16) / 1e3)
+
+
 def test_ssl_ablations_count_compute_from_the_configuration_not_the_curve(monkeypatch, tmp_path):
     """A curve's stored TFLOP is stale once the count is corrected; the table counts it from the YAML."""
     import json
