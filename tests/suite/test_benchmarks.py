@@ -426,6 +426,21 @@ def test_ssl_ablations_count_compute_from_the_configuration_not_the_curve(monkey
     assert gone["train_tflop"] == 999.0  # no YAML left to count from
 
 
+def test_ssl_reproduce_seed_table_puts_each_seed_in_its_column(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_reproduce import seed_table
+
+    def run(name, seed, aji, epoch, sign):
+        test = {"aji": aji}
+        return {"name": name, "seed": seed, "test": test, "best_epoch": epoch, "confidence_sign": sign}
+
+    lines = seed_table([run("m-a", 0, 0.31, 2, 1), run("m-b", 2, 0.05, 1, -1), run("m-a", 1, 0.1, 1, -1)])
+    lines = lines.splitlines()
+    assert lines[0].count("seed ") == 3
+    assert lines[2] == "| m-a | 0.3100 (2, +1) | 0.1000 (1, -1) | – |"
+    assert lines[3] == "| m-b | – | – | 0.0500 (1, -1) |"
+
+
 def test_ssl_reproduce_tables_the_dice_at_the_sign_used_and_recounts_compute(monkeypatch, tmp_path):
     import yaml
 
