@@ -98,8 +98,13 @@ def write_json(path: Path, data: Any) -> Path:
     """Write `data` as indented JSON atomically (temp file in the same folder, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` to `path` atomically, as :func:`write_json` writes JSON."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.write_text(text)
     return path
 
 

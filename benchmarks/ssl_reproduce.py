@@ -34,10 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_record import DATA, REPO, RESULTS, machine_info, write_json
+from bench_record import DATA, REPO, RESULTS, machine_info, write_json, write_text
 from nucbench_scale_ssl.backbones import macs_per_pixel
 
-from nucbench import atomic_path
 from nucbench.config import ExperimentConfig, load_config
 from nucbench.evaluate import evaluate_folder
 from nucbench.plugins import get_plugin_manager
@@ -76,7 +75,7 @@ def training_tflop(
         if not term.weight or passes is None:
             continue
         for extra in passes(n_classes):
-            side = crop_size if extra.scale == 1 else round(crop_size * extra.scale)
+            side = round(crop_size * extra.scale)
             f_pass = f_crop if side == crop_size else forward_gmacs(backbone, side)
             forwards += (3 if extra.gradient else 1) * extra.share * f_pass
     return 2 * batch_size * forwards / 1e3
@@ -221,12 +220,6 @@ def seed_table(runs: list[dict]) -> str:
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write `path` whole or not at all (a temporary name, renamed on success)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
 
 
 def update_readme(text: str) -> None:

@@ -186,7 +186,7 @@ class Smoothness:
 
     Examples
     --------
-    >>> from nucbench import BackbonePass, RegularizerContext
+    >>> from nucbench import RegularizerContext
     >>> A = torch.tensor([[[[0., 1.], [0., 1.]]]])  # vertical edge: |dx| = 1, |dy| = 0
     >>> float(Smoothness()(RegularizerContext(None, None, A, None, 0)))
     1.0
