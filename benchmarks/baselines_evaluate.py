@@ -19,7 +19,7 @@ import argparse
 import os
 import time
 
-from bench_record import REPO, RESULTS, default_data_root, machine_info, write_json
+from bench_record import REPO, RESULTS, default_data_root, machine_info, write_json, write_text
 
 SUITE = REPO / "benchmarks" / "baselines.yaml"
 
@@ -111,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
               "Seconds per image are wall time on a shared 2-core machine (see "
               "`benchmarks/results/baselines_speed.json` for the one-core timing).", ""]
     md = RESULTS / "baselines.md"
-    tmp = md.with_name(md.name + ".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(md)
+    write_text(md, "\n".join(lines))
     write_json(RESULTS / "baselines.json", {
         "what": "baselines on MoNuSeg val and test (suite benchmarks/baselines.yaml)",
         "rows": rows,

@@ -27,10 +27,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench_record import REPO, RESULTS, machine_info, write_json
+from bench_record import REPO, RESULTS, machine_info, write_json, write_text
 from ssl_reproduce import yaml_step_tflop
-
-from nucbench import atomic_path
 
 CURVES = RESULTS / "ssl_curves"
 SSL_CONFIGS = REPO / "benchmarks" / "ssl"
@@ -209,8 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     write_json(args.out, record)
     text = markdown(rows, summary, args.seeds, cpu, machine)
     md = args.out.with_suffix(".md")
-    with atomic_path(md) as tmp:
-        tmp.write_text(text)
+    write_text(md, text)
     print(text, end="")
     print(f"wrote {args.out} and {md}")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from bench_record import REPO, RESULTS, machine_info, write_json
+from bench_record import REPO, RESULTS, machine_info, write_json, write_text
 from nucbench_scale_ssl.polarity import probe_contrast
 from ssl_ablations import CURVES, collect, format_mean_std, mean_std
 
@@ -181,7 +181,7 @@ def main() -> None:
             f"{_summary(oriented_aji)} oriented; seeds with AJI ≥ 0.30: "
             f"{sum(a >= 0.30 for a in plain_aji)} and {sum(a >= 0.30 for a in oriented_aji)} of {len(both)}.",
         ]
-    OUT.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_text(OUT.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -200,6 +200,8 @@ def seed_table(runs: list[dict]) -> str:
 
     The mean ± std of :func:`table` hides which seed did what; the ablations are compared seed
     for seed, since the seed (its crop stream) moves test AJI more than a regularizer does.
+    A record made before ``confidence_sign`` was stored shows the sign as ``?`` when its
+    configuration chose the sign on validation (:func:`used_sign`), not as a guess.
     """
     seeds = sorted({r["seed"] for r in runs})
     lines = [
@@ -209,17 +211,36 @@ def seed_table(runs: list[dict]) -> str:
     by_name: dict[str, dict[int, dict]] = {}
     for run in runs:
         by_name.setdefault(run["name"], {})[run["seed"]] = run
+    unrecorded = False
     for name, by_seed in by_name.items():
         cells = []
         for seed in seeds:
             run = by_seed.get(seed)
-            cells.append(
-                "–"
-                if run is None
-                else f"{run['test']['aji']:.4f} ({run['best_epoch']}, {run.get('confidence_sign', 1):+d})"
-            )
+            if run is None:
+                cells.append("–")
+                continue
+            sign = used_sign(run)
+            unrecorded |= sign is None
+            shown = "?" if sign is None else f"{sign:+d}"
+            cells.append(f"{run['test']['aji']:.4f} ({run['best_epoch']}, {shown})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if unrecorded:
+        lines += ["", "`?`: the record predates `confidence_sign`; the run's training log has the sign."]
     return "\n".join(lines) + "\n"
+
+
+def used_sign(run: dict) -> int | None:
+    """The sign of F's confidence `run` was scored at, or None where the record cannot tell.
+
+    Records before ``confidence_sign`` was stored do not say it; without ``tune_polarity`` in
+    the run's configuration it is +1 by construction, with it the record alone cannot tell.
+    """
+    if "confidence_sign" in run:
+        return int(run["confidence_sign"])
+    path = REPO / run.get("config", "")
+    if path.is_file() and not yaml_config(path).tune_polarity:
+        return 1
+    return None
 
 
 def update_readme(text: str) -> None:
@@ -245,9 +266,14 @@ def refresh_compute(run: dict) -> dict:
 
 
 @functools.cache
+def yaml_config(path: Path) -> ExperimentConfig:
+    """The configuration of a YAML, read once per file (a results file holds several seeds of one)."""
+    return resolve_config_paths(load_config(path, ExperimentConfig), path)
+
+
 def yaml_step_tflop(path: Path) -> float:
-    """:func:`step_tflop` of a YAML, once per file (a results file holds several seeds of one)."""
-    return step_tflop(resolve_config_paths(load_config(path, ExperimentConfig), path))
+    """:func:`step_tflop` of a YAML."""
+    return step_tflop(yaml_config(path))
 
 
 def record(path: Path, result: dict | None) -> list[dict]:

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bench_record import REPO, RESULTS, machine_info, write_json
+from bench_record import REPO, RESULTS, machine_info, write_json, write_text
 from ssl_ablations import CURVES, machine_label
 
 from nucbench.config import ExperimentConfig, load_config
@@ -119,7 +119,7 @@ def main() -> None:
         rows.append(row(config_name, path, diagnostics.get(key)))
     machine = machine_info()
     write_json(OUT, {"machine": machine, "runs": rows})
-    OUT.with_suffix(".md").write_text(markdown(rows, machine))
+    write_text(OUT.with_suffix(".md"), markdown(rows, machine))
     print(OUT.with_suffix(".md").read_text())
 
 

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from bench_record import RESULTS, machine_info, write_json
+from bench_record import RESULTS, machine_info, write_json, write_text
 from ssl_ablations import machine_label
 from ssl_curve import read_curve, score_best
 
-from nucbench import atomic_path
 from nucbench.config import ExperimentConfig
 from nucbench.train import load_attention
 
@@ -98,15 +97,15 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/ssl_sign_tuning.py " + " ".join(sys.argv[1:] if argv is None else argv)
     write_json(args.out, {"command": command, "runs": runs})
     md = args.out.with_suffix(".md")
-    with atomic_path(md) as tmp:
-        tmp.write_text(
-            "# Choosing the sign of F's confidence on the validation tiles\n\n"
-            "Runs scored by `python benchmarks/ssl_sign_tuning.py RUN_DIR …` "
-            f"(latest: {machine['date_utc']}, commit {machine['git_commit']}). "
-            "Each run was trained with `nucbench train`; test figures "
-            "are on the 14 MoNuSeg test tiles, post-processing tuned on the 11 validation tiles.\n\n"
-            + table(runs)
-        )
+    write_text(
+        md,
+        "# Choosing the sign of F's confidence on the validation tiles\n\n"
+        "Runs scored by `python benchmarks/ssl_sign_tuning.py RUN_DIR …` "
+        f"(latest: {machine['date_utc']}, commit {machine['git_commit']}). "
+        "Each run was trained with `nucbench train`; test figures "
+        "are on the 14 MoNuSeg test tiles, post-processing tuned on the 11 validation tiles.\n\n"
+        + table(runs),
+    )
     print(table(runs))
     print(f"wrote {args.out} and {md}")
 

@@ -439,6 +439,29 @@ def test_ssl_reproduce_seed_table_puts_each_seed_in_its_column(monkeypatch):
     assert lines[0].count("seed ") == 3
     assert lines[2] == "| m-a | 0.3100 (2, +1) | 0.1000 (1, -1) | – |"
     assert lines[3] == "| m-b | – | – | 0.0500 (1, -1) |"
+    assert len(lines) == 4  # every sign recorded: no footnote
+
+
+def test_ssl_reproduce_seed_table_does_not_invent_an_unrecorded_sign(monkeypatch, tmp_path):
+    import yaml
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ssl_reproduce
+    from ssl_reproduce import seed_table
+
+    monkeypatch.setattr(ssl_reproduce, "REPO", tmp_path)
+    (tmp_path / "fixed.yaml").write_text(yaml.safe_dump(small_config("fixed", ["sparsity"])))
+    (tmp_path / "tuned.yaml").write_text(yaml.safe_dump({**small_config("tuned", ["sparsity"]),
+                                                         "tune_polarity": True}))
+
+    def old(name, seed):  # recorded before confidence_sign was stored
+        return {"config": f"{name}.yaml", "name": name, "seed": seed, "test": {"aji": 0.1082},
+                "best_epoch": 1}
+
+    lines = seed_table([old("tuned", 1), old("fixed", 1)]).splitlines()
+    assert lines[2] == "| tuned | 0.1082 (1, ?) |"  # chosen on validation: the record cannot tell
+    assert lines[3] == "| fixed | 0.1082 (1, +1) |"  # no sign tuning: +1 by construction
+    assert "predates `confidence_sign`" in lines[-1]
 
 
 def test_ssl_reproduce_tables_the_dice_at_the_sign_used_and_recounts_compute(monkeypatch, tmp_path):
