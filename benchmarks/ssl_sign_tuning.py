@@ -1,6 +1,6 @@
 """Does choosing the sign of F's confidence on the validation tiles rescue an inverted faithful run?
 
-Seeds of the paper's F that end up lighting everything but the nuclei (README, "The seed
+Seeds of the paper's F that end up lighting everything but the nuclei (docs/reproduction.md, "The seed
 lottery") still order the pixels: their *least* confident 7 % match the nuclei. ``tune_polarity``
 (:func:`nucbench.train.tune_post_processor`) scores the post-processing grid on the attention of
 both the confidence and its negation and keeps the better on the validation tiles, as every other

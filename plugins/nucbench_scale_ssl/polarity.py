@@ -9,7 +9,7 @@ eosin-stained ground, composed with the Ruifrok-Johnston stain vectors — and n
 layer if the discs get lower confidence than the ground. Nothing else changes, and no random
 number is drawn, so an oriented run differs from its seed's plain run only in that sign at step 0.
 
-Measured (README, "The seed lottery"): it does not decide. Seeds 1 and 2, oriented so that they
+Measured (docs/reproduction.md, "The seed lottery"): it does not decide. Seeds 1 and 2, oriented so that they
 start on the nuclei, are inverted again after one epoch. The option stays so that those rows can
 be reproduced; the default keeps the seed's sign, as the paper does.
 
