@@ -237,8 +237,8 @@ def used_sign(run: dict) -> int | None:
     """
     if "confidence_sign" in run:
         return int(run["confidence_sign"])
-    path = REPO / run.get("config", "")
-    if path.is_file() and not yaml_config(path).tune_polarity:
+    config = run.get("config")
+    if config and (REPO / config).is_file() and not yaml_config(REPO / config).tune_polarity:
         return 1
     return None
 

@@ -119,8 +119,9 @@ def main() -> None:
         rows.append(row(config_name, path, diagnostics.get(key)))
     machine = machine_info()
     write_json(OUT, {"machine": machine, "runs": rows})
-    write_text(OUT.with_suffix(".md"), markdown(rows, machine))
-    print(OUT.with_suffix(".md").read_text())
+    text = markdown(rows, machine)
+    write_text(OUT.with_suffix(".md"), text)
+    print(text)
 
 
 if __name__ == "__main__":
