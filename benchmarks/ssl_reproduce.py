@@ -29,7 +29,9 @@ import argparse
 import functools
 import json
 import math
+import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -168,8 +170,8 @@ def table(runs: list[dict]) -> str:
     lines = [
         "| configuration | seeds | val Dice (A) | held-out scale acc. (last epoch) | test AJI | test AHD | "
         "test ADC | "
-        "test PQ | train steps | train TFLOP | train wall (h) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "test PQ | train steps | train TFLOP | train wall (h) | CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     by_name: dict[str, list[dict]] = {}
     for run in runs:
@@ -190,13 +192,30 @@ def table(runs: list[dict]) -> str:
             f"{ms([r['test']['aji'] for r in rs])} | {ms([r['test']['ahd'] for r in rs], 2)} | "
             f"{ms([r['test']['adc'] for r in rs])} | {ms([r['test']['pq'] for r in rs])} | "
             f"{ms([r['steps'] for r in rs], 0)} | {ms([r['train_tflop'] for r in rs], 0)} | "
-            f"{ms([r['train_wall_seconds'] / 3600 for r in rs], 2)} |"
+            f"{ms([r['train_wall_seconds'] / 3600 for r in rs], 2)} | {cpu_counts(rs)} |"
         )
     return "\n".join(lines) + "\n"
 
 
+def cpu_tag(machine: dict | None) -> str:
+    """A short name for the CPU a record was made on (``"Xeon AMX"``, ``"AMD EPYC"``; ``""``: unknown).
+
+    Wall times and bf16 speed differ several-fold between CPU kinds, so every row says which ran it.
+    """
+    if not machine or not machine.get("cpu_model"):
+        return ""
+    name = " ".join(re.sub(r"\((R|TM)\)|\bIntel\b|\bProcessor\b|\bCPU\b", " ", machine["cpu_model"]).split())
+    return f"{name} AMX" if machine.get("amx_tile") else name
+
+
+def cpu_counts(runs: list[dict]) -> str:
+    """The CPUs a configuration's seeds ran on, with how many seeds each (``"Xeon AMX ×2, AMD EPYC ×1"``)."""
+    counts = Counter(cpu_tag(r.get("machine")) or "unknown" for r in runs)
+    return ", ".join(f"{tag} ×{n}" for tag, n in counts.items())
+
+
 def seed_table(runs: list[dict]) -> str:
-    """Markdown: test AJI of every configuration seed by seed, with the epoch kept and the sign used.
+    """Markdown: test AJI of every configuration seed by seed, with the epoch kept, the sign used and the CPU.
 
     The mean ± std of :func:`table` hides which seed did what; the ablations are compared seed
     for seed, since the seed (its crop stream) moves test AJI more than a regularizer does.
@@ -205,7 +224,7 @@ def seed_table(runs: list[dict]) -> str:
     """
     seeds = sorted({r["seed"] for r in runs})
     lines = [
-        "| configuration | " + " | ".join(f"seed {s}: test AJI (epoch, sign)" for s in seeds) + " |",
+        "| configuration | " + " | ".join(f"seed {s}: test AJI (epoch, sign, CPU)" for s in seeds) + " |",
         "|---|" + "---|" * len(seeds),
     ]
     by_name: dict[str, dict[int, dict]] = {}
@@ -222,7 +241,8 @@ def seed_table(runs: list[dict]) -> str:
             sign = used_sign(run)
             unrecorded |= sign is None
             shown = "?" if sign is None else f"{sign:+d}"
-            cells.append(f"{run['test']['aji']:.4f} ({run['best_epoch']}, {shown})")
+            details = ", ".join(d for d in (str(run["best_epoch"]), shown, cpu_tag(run.get("machine"))) if d)
+            cells.append(f"{run['test']['aji']:.4f} ({details})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if unrecorded:
         lines += ["", "`?`: the record predates `confidence_sign`; the run's training log has the sign."]

@@ -442,6 +442,29 @@ def test_ssl_reproduce_seed_table_puts_each_seed_in_its_column(monkeypatch):
     assert len(lines) == 4  # every sign recorded: no footnote
 
 
+def test_ssl_reproduce_tables_name_the_cpu_each_seed_ran_on(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssl_reproduce import cpu_tag, seed_table, table
+
+    xeon = {"cpu_model": "Intel(R) Xeon(R) Processor", "amx_tile": True}
+    epyc = {"cpu_model": "AMD EPYC", "amx_tile": False}
+    assert cpu_tag(xeon) == "Xeon AMX"
+    assert cpu_tag(epyc) == "AMD EPYC"
+    assert cpu_tag(None) == "" and cpu_tag({"amx_tile": True}) == ""
+    test = {"aji": 0.2, "ahd": 20.0, "adc": 0.3, "pq": 0.1}
+
+    def run(seed, machine):
+        return {"name": "m-a", "seed": seed, "steps": 200, "train_tflop": 1.0, "val_dice": 0.1, "test": test,
+                "train_wall_seconds": 3600.0, "best_epoch": 1, "confidence_sign": -1, "machine": machine}
+
+    runs = [run(0, xeon), run(1, epyc), run(2, epyc), run(3, None)]
+    assert seed_table(runs).splitlines()[2] == (
+        "| m-a | 0.2000 (1, -1, Xeon AMX) | 0.2000 (1, -1, AMD EPYC) | 0.2000 (1, -1, AMD EPYC) "
+        "| 0.2000 (1, -1) |"
+    )
+    assert table(runs).splitlines()[2].endswith("| Xeon AMX ×1, AMD EPYC ×2, unknown ×1 |")
+
+
 def test_ssl_reproduce_seed_table_does_not_invent_an_unrecorded_sign(monkeypatch, tmp_path):
     import yaml
 
