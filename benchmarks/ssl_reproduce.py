@@ -201,6 +201,8 @@ def cpu_tag(machine: dict | None) -> str:
     """A short name for the CPU a record was made on (``"Xeon AMX"``, ``"AMD EPYC"``; ``""``: unknown).
 
     Wall times and bf16 speed differ several-fold between CPU kinds, so every row says which ran it.
+    It is the machine of the call that wrote the record: the one that trained the run unless the
+    run was resumed or scored from an earlier session's checkpoint (its ``train.log`` tells then).
     """
     if not machine or not machine.get("cpu_model"):
         return ""
